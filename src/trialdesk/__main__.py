@@ -1,0 +1,5 @@
+import sys
+
+from trialdesk.cli import main
+
+sys.exit(main())
