@@ -48,7 +48,8 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the command, turning user errors into one line on stderr and exit 2."""
     try:
-        cli.main(args=argv, prog_name="trialdesk", standalone_mode=False)
+        # Without standalone mode click returns a command's Exit code instead of raising it.
+        status = cli.main(args=argv, prog_name="trialdesk", standalone_mode=False)
     except click.exceptions.Exit as stop:
         return stop.exit_code
     except click.ClickException as problem:
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(problem).splitlines() or ["error"]:
             click.echo(f"error: {line}", err=True)
         return 2
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

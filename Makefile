@@ -1,0 +1,35 @@
+# trialdesk: `make demo` runs the main job, `make test` the tests. Both build .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test lint serve clean docs
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/trialdesk demo
+	$(BIN)/trialdesk serve --host $(HOST) --port $(PORT)
+
+serve: $(STAMP)
+	$(BIN)/trialdesk serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+docs: $(STAMP)
+	$(BIN)/python -m trialdesk.docs
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Staff, their roles at sites, and the one permission check (design principle 6)."""

@@ -1,0 +1,22 @@
+from django.contrib.auth import views as auth_views
+from django.http import JsonResponse
+from django.urls import path
+
+from trialdesk.apps.accounts import views as account_views
+
+
+def health(request):
+    """Liveness and database reachability, for monitoring."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("health/", health, name="health"),
+]
