@@ -1,0 +1,187 @@
+"""Checking responses against an instrument and scoring them: pure functions, no I/O.
+
+Missing items (absent, ``None``, NaN or an empty string) follow the instrument's missing-item rule. With
+items missing but within the rule, a sum is prorated::
+
+    total = sum(observed) * n_items / n_observed
+
+computed exactly (fractions) and rounded half up to ``scoring.prorated_decimals`` decimals (0 unless a
+definition says otherwise). Whole numbers because a complete total of whole-number items is a whole number
+and a prorated total should sit on the same grid as the totals it is analysed with; half up, not Python's
+round-half-to-even, because that is how the scales are scored by hand and what SAS ``ROUND`` and
+spreadsheets do, so a data manager re-computing a score by hand gets the same number. A mean score is the
+mean of the observed items, which is already its prorated value, and is not rounded. Complete scores are
+never rounded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from trialdesk.errors import UserError
+from trialdesk.instruments.schema import ICD10_PATTERN, Instrument, Item, Number, _number
+
+Value = int | float | str | None
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The scores of one completed instrument.
+
+    ``values`` maps each score name (``total`` first, then subscales) to its value, or to None when the
+    missing-item rule says the score is missing. ``prorated_scores`` names the scores computed with items
+    missing; ``prorated`` is true when there is any.
+    """
+
+    instrument: str
+    values: dict[str, float | None]
+    missing_items: tuple[str, ...] = ()
+    prorated_scores: tuple[str, ...] = ()
+    categories: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def prorated(self) -> bool:
+        return bool(self.prorated_scores)
+
+
+def _resolve(instrument_or_code: Instrument | str) -> Instrument:
+    if isinstance(instrument_or_code, Instrument):
+        return instrument_or_code
+    from trialdesk.instruments.library import get_library
+
+    return get_library().get(instrument_or_code)
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, str) and not value.strip()
+
+
+def _check_value(instrument: Instrument, item: Item, value: object) -> Value:
+    """The value, normalised, or a UserError naming instrument, item and allowed values."""
+    where = f"{instrument.code} item {item.code}"
+    if item.numeric:
+        number: Number
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise UserError(f"{where}: {value!r} is not a number; allowed values are {item.allowed_text}")
+        if isinstance(value, str):
+            # Forms and CSV imports deliver text; accept a number written as text, nothing else.
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise UserError(f"{where}: {value!r} is not a number; allowed values are "
+                                f"{item.allowed_text}") from None
+        else:
+            number = value
+        if not math.isfinite(number):
+            raise UserError(f"{where}: {value!r} is not a number; allowed values are {item.allowed_text}")
+        if float(number).is_integer():
+            number = int(number)
+        if item.allowed:
+            if number not in item.allowed:
+                raise UserError(f"{where}: {_number(number)} is not allowed; allowed values are "
+                                f"{item.allowed_text}")
+        elif not item.minimum <= number <= item.maximum:  # type: ignore[operator]
+            raise UserError(f"{where}: {_number(number)} is out of range; allowed values are "
+                            f"{item.allowed_text}")
+        return number
+    if not isinstance(value, str):
+        raise UserError(f"{where}: {value!r} is not text; allowed values are {item.allowed_text}")
+    text = value.strip()
+    if item.kind == "choice" and text not in {choice.code for choice in item.choices}:
+        raise UserError(f"{where}: {text!r} is not allowed; allowed values are {item.allowed_text}")
+    if item.kind == "icd10":
+        text = text.upper()
+        if not ICD10_PATTERN.match(text):
+            raise UserError(f"{where}: {value!r} is not an ICD-10 code; allowed values are "
+                            f"{item.allowed_text}")
+    if item.max_length is not None and len(text) > item.max_length:
+        raise UserError(f"{where}: the text has {len(text)} characters; allowed values are "
+                        f"{item.allowed_text}")
+    return text
+
+
+def check_responses(
+    instrument_or_code: Instrument | str, responses: Mapping[str, object]
+) -> dict[str, Value]:
+    """Every item's value (None when missing), checked and normalised.
+
+    Raises UserError for an unknown item code, a value that is not allowed (naming the allowed values), or a
+    required item that is missing. Keys are item codes; numbers written as text are accepted.
+    """
+    instrument = _resolve(instrument_or_code)
+    items = instrument.item_map
+    unknown = [str(code) for code in responses if str(code) not in items]
+    if unknown:
+        raise UserError(f"{instrument.code}: unknown item {', '.join(unknown)}; its items are "
+                        f"{', '.join(items)}")
+    given = {str(code): value for code, value in responses.items()}
+    checked: dict[str, Value] = {}
+    for code, item in items.items():
+        value = given.get(code)
+        if _is_missing(value):
+            if item.required:
+                raise UserError(f"{instrument.code} item {code} is required but missing")
+            checked[code] = None
+        else:
+            checked[code] = _check_value(instrument, item, value)
+    return checked
+
+
+def _round_half_up(value: Fraction, decimals: int) -> Fraction:
+    scale = Fraction(10) ** decimals
+    return Fraction(math.floor(value * scale + Fraction(1, 2))) / scale
+
+
+def score(instrument_or_code: Instrument | str, responses: Mapping[str, object]) -> Scores:
+    """Score one completed instrument; see the module docstring for the missing-item rule and rounding."""
+    instrument = _resolve(instrument_or_code)
+    if not instrument.score_names:
+        raise UserError(f"{instrument.code} has no scores: it is a form of typed fields; check its values "
+                        "with check_responses() instead")
+    values = check_responses(instrument, responses)
+    reversed_items = set(instrument.scoring.reversed)
+    items = instrument.item_map
+    results: dict[str, float | None] = {}
+    prorated: list[str] = []
+    for name in instrument.score_names:
+        codes = instrument.score_items(name)
+        observed: list[Fraction] = []
+        for code in codes:
+            value = values[code]
+            if value is None:
+                continue
+            number = Fraction(str(value))
+            if code in reversed_items:
+                item = items[code]
+                number = Fraction(str(item.minimum)) + Fraction(str(item.maximum)) - number
+            observed.append(number)
+        n_missing = len(codes) - len(observed)
+        if not observed or n_missing > instrument.missing_rule(name).allowed_missing(len(codes)):
+            results[name] = None
+            continue
+        total = sum(observed, Fraction(0))
+        if instrument.scoring.method == "mean":
+            result = total / len(observed)
+        elif n_missing:
+            result = _round_half_up(total * len(codes) / len(observed), instrument.scoring.prorated_decimals)
+        else:
+            result = total
+        if n_missing:
+            prorated.append(name)
+        results[name] = float(result)
+    missing = tuple(code for code in instrument.scored_items if values[code] is None)
+    return Scores(
+        instrument=instrument.code,
+        values=results,
+        missing_items=missing,
+        prorated_scores=tuple(prorated),
+        categories={name: instrument.category(name, results[name])
+                    for name in dict.fromkeys(c.score for c in instrument.categories)},
+    )
