@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-PURE = ["protocol", "instruments", "allocation", "stats", "design", "simulation", "reporting"]
+PURE = ["protocol", "instruments", "allocation", "stats", "design", "simulation", "reporting", "datasets", "errors", "clock"]
 
 
 @pytest.mark.parametrize("package", PURE)
@@ -13,7 +13,7 @@ def test_pure_package_imports_without_django(package):
     code = (
         "import importlib, pkgutil, sys\n"
         f"root = importlib.import_module('trialdesk.{package}')\n"
-        "for info in pkgutil.walk_packages(root.__path__, root.__name__ + '.'):\n"
+        "for info in pkgutil.walk_packages(getattr(root, '__path__', []), root.__name__ + '.'):\n"
         "    importlib.import_module(info.name)\n"
         "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
         "print(len(bad)); sys.exit(1 if bad else 0)\n"
