@@ -124,6 +124,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "web" / "static"]
 STATIC_ROOT = DATA_DIR / "static"  # collectstatic target; in place of it WhiteNoise serves from the finders
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
