@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-PURE = ["protocol", "instruments", "allocation", "stats", "design", "simulation", "reporting", "datasets", "errors", "clock"]
+PURE = ["protocol", "instruments", "allocation", "stats", "design", "simulation", "reporting", "datasets", "errors", "clock", "visits"]
 
 
 @pytest.mark.parametrize("package", PURE)
