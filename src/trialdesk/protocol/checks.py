@@ -198,7 +198,7 @@ def outcome_references(ctx: Context) -> None:
                 ctx.report("P017", (*loc, "visits", v), f"unknown visit {code!r} ({_suggest(code, visits)})")
             elif (
                 outcome.source == "instrument"
-                and outcome.instrument
+                and outcome.instrument in ctx.scores  # an unknown instrument is P011 already
                 and outcome.instrument not in visit.instruments
             ):
                 ctx.report(

@@ -51,10 +51,10 @@ def plan_references(ctx: Context) -> None:
                 ctx.report(
                     "P016", (*loc, "outcomes", o), f"unknown outcome {code!r} ({_suggest(code, outcomes)})"
                 )
-            elif plan.adjust_for_baseline and (
-                outcome.source == "register"
-                or baseline is None
-                or outcome.instrument not in baseline.instruments
+            elif (
+                plan.adjust_for_baseline
+                and (outcome.source == "register" or outcome.instrument in ctx.scores)  # else P011
+                and (baseline is None or outcome.instrument not in baseline.instruments)
             ):
                 ctx.report(
                     "P028",
