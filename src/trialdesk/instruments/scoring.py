@@ -134,6 +134,13 @@ def check_responses(
     return checked
 
 
+def _exact(value: object) -> int | Fraction:
+    """Exact arithmetic: whole numbers stay ints (fast); others become the decimal they were written as."""
+    if isinstance(value, int):
+        return value
+    return Fraction(str(value))
+
+
 def _round_half_up(value: Fraction, decimals: int) -> Fraction:
     scale = Fraction(10) ** decimals
     return Fraction(math.floor(value * scale + Fraction(1, 2))) / scale
@@ -152,25 +159,27 @@ def score(instrument_or_code: Instrument | str, responses: Mapping[str, object])
     prorated: list[str] = []
     for name in instrument.score_names:
         codes = instrument.score_items(name)
-        observed: list[Fraction] = []
+        observed: list[int | Fraction] = []
         for code in codes:
             value = values[code]
             if value is None:
                 continue
-            number = Fraction(str(value))
+            number = _exact(value)
             if code in reversed_items:
                 item = items[code]
-                number = Fraction(str(item.minimum)) + Fraction(str(item.maximum)) - number
+                number = _exact(item.minimum) + _exact(item.maximum) - number
             observed.append(number)
         n_missing = len(codes) - len(observed)
         if not observed or n_missing > instrument.missing_rule(name).allowed_missing(len(codes)):
             results[name] = None
             continue
-        total = sum(observed, Fraction(0))
+        total = sum(observed, 0)
+        result: int | Fraction
         if instrument.scoring.method == "mean":
-            result = total / len(observed)
+            result = Fraction(total) / len(observed)
         elif n_missing:
-            result = _round_half_up(total * len(codes) / len(observed), instrument.scoring.prorated_decimals)
+            result = _round_half_up(Fraction(total) * len(codes) / len(observed),
+                                    instrument.scoring.prorated_decimals)
         else:
             result = total
         if n_missing:
