@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from trialdesk.errors import UserError
-from trialdesk.instruments import LibraryError, get_library, load_library
+from trialdesk.instruments import LibraryError, get_library, load_library, score
 
 # The interface (notes/interfaces.md) fixes these codes.
 CODES = {
@@ -359,3 +359,25 @@ def test_empty_and_missing_directories(tmp_path: Path) -> None:
     assert problems(tmp_path) == [f"{tmp_path}: no instrument definitions (*.toml)"]
     with pytest.raises(UserError, match="is not a directory"):
         load_library(tmp_path / "absent")
+
+
+def test_missing_rule_configurable_per_instrument_and_subscale(tmp_path: Path) -> None:
+    extra = (
+        "[scoring]\nmissing = { max_missing_fraction = 0.5 }\n\n"
+        '[[subscales]]\nname = "strict"\nlabel = "Strict"\nitems = ["1", "2"]\n'
+        "missing = { max_missing_items = 0 }\n"
+    )
+    write(tmp_path, extra=extra)
+    instrument = load_library(tmp_path).get("ts")
+    # Item 2 missing: the total allows half its items missing (1 of 2): 3 * 2 / 1 = 6;
+    # the subscale allows none.
+    assert score(instrument, {"1": 3, "2": None}).values == {"total": 6.0, "strict": None}
+    assert score(instrument, {"1": 3, "2": 4}).values == {"total": 7.0, "strict": 7.0}
+
+
+def test_required_item_missing_raises_naming_it(tmp_path: Path) -> None:
+    write(tmp_path, second="allowed = [0, 2, 4]\nrequired = true")
+    instrument = load_library(tmp_path).get("ts")
+    with pytest.raises(UserError, match=r"^ts item 2 is required but missing$"):
+        score(instrument, {"1": 3})
+    assert score(instrument, {"2": 4}).values == {"total": None}  # 1 of 2 missing > floor(0.4) = 0
