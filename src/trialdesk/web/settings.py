@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "trialdesk.apps.ledger",
     "trialdesk.apps.trial",
     "trialdesk.apps.accounts",
+    "trialdesk.apps.participants",
+    "trialdesk.apps.screening",
+    "trialdesk.apps.consent",
+    "trialdesk.apps.randomisation",
 ]
 
 MIDDLEWARE = [

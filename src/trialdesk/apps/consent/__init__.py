@@ -1,0 +1,1 @@
+"""Consent: versioned documents from the protocol, consent records, declines and withdrawals."""

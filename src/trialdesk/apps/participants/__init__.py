@@ -1,0 +1,1 @@
+"""Participants: pseudonymous trial ids, the encrypted personal-data key table and the status pipeline."""
