@@ -15,6 +15,7 @@ from pathlib import Path
 PAGES: dict[str, str] = {
     "cli.md": "trialdesk.cli.reference:render",
     "instruments.md": "trialdesk.instruments.docs:render",
+    "protocol.md": "trialdesk.protocol.docs:render",
 }
 
 
