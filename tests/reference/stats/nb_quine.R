@@ -1,0 +1,10 @@
+# Negative binomial GLM on MASS::quine (Venables & Ripley, MASS 4th ed., section 7.4; ?glm.nb example).
+# Run: Rscript nb_quine.R > nb_quine.Rout   (R 4.2.2, MASS 7.3-58.2)
+library(MASS)
+write.csv(quine, "nb_quine.csv", row.names = FALSE)
+options(digits = 7)
+fit <- glm.nb(Days ~ Sex/(Age + Eth*Lrn), data = quine)
+print(summary(fit))
+cat("theta", format(fit$theta, digits = 10), "SE", format(fit$SE.theta, digits = 10), "\n")
+cat("twologlik", format(fit$twologlik, digits = 10), "AIC", format(AIC(fit), digits = 10), "\n")
+print(format(coef(summary(fit)), digits = 10))
