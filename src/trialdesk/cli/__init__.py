@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "demo": "trialdesk.cli.demo:demo",
     "stats": "trialdesk.cli.stats:stats",
     "power": "trialdesk.cli.power:power",
+    "simulate": "trialdesk.cli.simulate:simulate",
     "allocation": "trialdesk.cli.allocation:allocation",
 }
 

@@ -1,1 +1,36 @@
+"""Synthetic trials: a vectorised simulator for power, and a realistic participant-level IMR trial.
 
+* :func:`simulate_power` / :func:`run_grid`: power and type I error of the primary analysis over many
+  simulated trials at once (:mod:`.trials`, :mod:`.analysis`, :mod:`.power`, :mod:`.grid`).
+* :func:`simulate_imr_trial`: one realistic trial's participant-level data as the tables of
+  :mod:`trialdesk.datasets` (:mod:`.imr`).
+
+Pure: no Django.
+"""
+
+from trialdesk.simulation.analysis import ANALYSES, BatchEstimates, analyse, ancova, lmm
+from trialdesk.simulation.grid import GRID_COLUMNS, run_grid, scenario_grid
+from trialdesk.simulation.power import ALGORITHM, PowerResult, check_n_sims, simulate_power
+from trialdesk.simulation.scenario import ASSUMED, Scenario, scenario_from_protocol
+from trialdesk.simulation.trials import SimulatedTrials, build_layout, simulate_trials
+
+__all__ = [
+    "ALGORITHM",
+    "ANALYSES",
+    "ASSUMED",
+    "GRID_COLUMNS",
+    "BatchEstimates",
+    "PowerResult",
+    "Scenario",
+    "SimulatedTrials",
+    "analyse",
+    "ancova",
+    "build_layout",
+    "check_n_sims",
+    "lmm",
+    "run_grid",
+    "scenario_from_protocol",
+    "scenario_grid",
+    "simulate_power",
+    "simulate_trials",
+]
