@@ -8,11 +8,23 @@
 Pure: no Django.
 """
 
+from typing import Any
+
 from trialdesk.simulation.analysis import ANALYSES, BatchEstimates, analyse, ancova, lmm
-from trialdesk.simulation.grid import GRID_COLUMNS, run_grid, scenario_grid
 from trialdesk.simulation.power import ALGORITHM, PowerResult, check_n_sims, simulate_power
 from trialdesk.simulation.scenario import ASSUMED, Scenario, scenario_from_protocol
 from trialdesk.simulation.trials import SimulatedTrials, build_layout, simulate_trials
+
+#: imported on first use: the grid runner needs pandas, rich and (optionally) dask
+_LAZY = {"GRID_COLUMNS", "run_grid", "scenario_grid"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from trialdesk.simulation import grid
+
+        return getattr(grid, name)
+    raise AttributeError(f"module 'trialdesk.simulation' has no attribute {name!r}")
 
 __all__ = [
     "ALGORITHM",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
+from scipy.special import stdtrit
 
 from trialdesk.errors import UserError
 from trialdesk.simulation.analysis import ANALYSES, BatchEstimates, analyse
@@ -123,7 +123,7 @@ def summarise(scenario: Scenario, estimates: BatchEstimates, *, analysis: str, s
     power = float(reject.mean())
     estimate = estimates.estimate[ok]
     se = estimates.se[ok]
-    critical = sps.t.isf(scenario.alpha / 2, estimates.df[ok])
+    critical = stdtrit(estimates.df[ok], 1 - scenario.alpha / 2)
     sd = float(estimate.std(ddof=1)) if n_ok > 1 else math.nan
     extra: dict[str, Any] = {}
     if estimates.gamma is not None:
