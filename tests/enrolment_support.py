@@ -99,3 +99,23 @@ def enrol(context: Context, site_code: str = "BAL", diagnosis: str = "F20.0"):
     transition(participant, State.BASELINE_COMPLETE, context)
     participant.refresh_from_db()
     return participant
+
+
+STRATA = ("BAL|schizophrenia", "BAL|bipolar", "FRB|schizophrenia", "FRB|bipolar")
+
+
+def list_rows(per_stratum: int, strata: tuple[str, ...] = STRATA) -> list[dict[str, object]]:
+    """A hand-written list in blocks of two (IMR, TAU then TAU, IMR): the arms are known to the test."""
+    patterns = (("IMR", "TAU"), ("TAU", "IMR"))
+    return [
+        {"stratum": stratum, "sequence": seq, "block": (seq - 1) // 2 + 1, "block_size": 2,
+         "arm": patterns[((seq - 1) // 2) % 2][(seq - 1) % 2]}
+        for stratum in strata for seq in range(1, per_stratum + 1)
+    ]  # fmt: skip
+
+
+def install_rows(context: Context, per_stratum: int, strata: tuple[str, ...] = STRATA):
+    from trialdesk.apps.randomisation.lists import ListFacts, install_list
+
+    facts = ListFacts(source="uploaded", algorithm_version="test-pattern", seed=None, label="test list")
+    return install_list(list_rows(per_stratum, strata), facts, context)

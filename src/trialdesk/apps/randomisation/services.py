@@ -66,7 +66,11 @@ def randomise(participant: Participant, context: Context) -> Allocation:
     protocol = active_protocol()
     try:
         with transaction.atomic():
-            locked = Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
+            locked = (
+                Participant.objects.select_for_update(of=("self",))
+                .select_related("site")
+                .get(pk=participant.pk)
+            )
             existing = Allocation.objects.filter(participant=locked).first()
             if existing is not None:
                 return existing

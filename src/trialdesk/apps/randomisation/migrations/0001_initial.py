@@ -6,101 +6,211 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('participants', '0001_initial'),
+        ("participants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MinimisationState',
+            name="MinimisationState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seed', models.BigIntegerField()),
-                ('algorithm_version', models.CharField(max_length=60)),
-                ('generator_state', models.JSONField()),
-                ('protocol_hash', models.CharField(max_length=64)),
-                ('updated_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seed", models.BigIntegerField()),
+                ("algorithm_version", models.CharField(max_length=60)),
+                ("generator_state", models.JSONField()),
+                ("protocol_hash", models.CharField(max_length=64)),
+                ("updated_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='AllocationList',
+            name="AllocationList",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=200)),
-                ('source', models.CharField(choices=[('generated', 'generated in trialdesk'), ('uploaded', 'uploaded CSV')], max_length=10)),
-                ('method', models.CharField(default='permuted_blocks', max_length=30)),
-                ('seed', models.BigIntegerField(blank=True, null=True)),
-                ('algorithm_version', models.CharField(max_length=60)),
-                ('list_hash', models.CharField(help_text='SHA-256 of the list as generated', max_length=64, unique=True)),
-                ('per_stratum', models.PositiveIntegerField()),
-                ('protocol_hash', models.CharField(max_length=64)),
-                ('created_by', models.CharField(max_length=150)),
-                ('created_at', models.DateTimeField()),
-                ('active', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("label", models.CharField(max_length=200)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("generated", "generated in trialdesk"), ("uploaded", "uploaded CSV")],
+                        max_length=10,
+                    ),
+                ),
+                ("method", models.CharField(default="permuted_blocks", max_length=30)),
+                ("seed", models.BigIntegerField(blank=True, null=True)),
+                ("algorithm_version", models.CharField(max_length=60)),
+                (
+                    "list_hash",
+                    models.CharField(
+                        help_text="SHA-256 of the list as generated", max_length=64, unique=True
+                    ),
+                ),
+                ("per_stratum", models.PositiveIntegerField()),
+                ("protocol_hash", models.CharField(max_length=64)),
+                ("created_by", models.CharField(max_length=150)),
+                ("created_at", models.DateTimeField()),
+                ("active", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ('-created_at',),
-                'constraints': [models.UniqueConstraint(condition=models.Q(('active', True)), fields=('active',), name='one_active_list')],
+                "ordering": ("-created_at",),
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("active", True)), fields=("active",), name="one_active_list"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AllocationSlot',
+            name="AllocationSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stratum', models.CharField(max_length=120)),
-                ('sequence', models.PositiveIntegerField()),
-                ('block', models.PositiveIntegerField()),
-                ('block_size', models.PositiveIntegerField()),
-                ('arm', models.CharField(max_length=40)),
-                ('allocation_list', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='slots', to='randomisation.allocationlist')),
-                ('participant', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='slot', to='participants.participant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stratum", models.CharField(max_length=120)),
+                ("sequence", models.PositiveIntegerField()),
+                ("block", models.PositiveIntegerField()),
+                ("block_size", models.PositiveIntegerField()),
+                ("arm", models.CharField(max_length=40)),
+                (
+                    "allocation_list",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="slots",
+                        to="randomisation.allocationlist",
+                    ),
+                ),
+                (
+                    "participant",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="slot",
+                        to="participants.participant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('allocation_list', 'stratum', 'sequence'),
+                "ordering": ("allocation_list", "stratum", "sequence"),
             },
         ),
         migrations.CreateModel(
-            name='Allocation',
+            name="Allocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('arm', models.CharField(max_length=40)),
-                ('stratum', models.CharField(max_length=120)),
-                ('method', models.CharField(max_length=30)),
-                ('generator_state_before', models.JSONField(blank=True, help_text='minimisation: the generator state it drew from', null=True)),
-                ('allocated_at', models.DateTimeField()),
-                ('allocated_by', models.CharField(max_length=150)),
-                ('protocol_hash', models.CharField(max_length=64)),
-                ('participant', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='allocation', to='participants.participant')),
-                ('slot', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='allocation', to='randomisation.allocationslot')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("arm", models.CharField(max_length=40)),
+                ("stratum", models.CharField(max_length=120)),
+                ("method", models.CharField(max_length=30)),
+                (
+                    "generator_state_before",
+                    models.JSONField(
+                        blank=True, help_text="minimisation: the generator state it drew from", null=True
+                    ),
+                ),
+                ("allocated_at", models.DateTimeField()),
+                ("allocated_by", models.CharField(max_length=150)),
+                ("protocol_hash", models.CharField(max_length=64)),
+                (
+                    "participant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocation",
+                        to="participants.participant",
+                    ),
+                ),
+                (
+                    "slot",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocation",
+                        to="randomisation.allocationslot",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UnblindingRequest',
+            name="UnblindingRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.TextField()),
-                ('requested_at', models.DateTimeField()),
-                ('state', models.CharField(choices=[('pending', 'pending'), ('approved', 'approved'), ('refused', 'refused')], default='pending', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_note', models.TextField(blank=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='unblinding_requests', to='participants.participant')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("requested_at", models.DateTimeField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "pending"), ("approved", "approved"), ("refused", "refused")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_note", models.TextField(blank=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="unblinding_requests",
+                        to="participants.participant",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-requested_at',),
+                "ordering": ("-requested_at",),
             },
         ),
         migrations.AddIndex(
-            model_name='allocationslot',
-            index=models.Index(fields=['allocation_list', 'stratum', 'participant'], name='randomisati_allocat_9c2a65_idx'),
+            model_name="allocationslot",
+            index=models.Index(
+                fields=["allocation_list", "stratum", "participant"], name="randomisati_allocat_9c2a65_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='allocationslot',
-            constraint=models.UniqueConstraint(fields=('allocation_list', 'stratum', 'sequence'), name='one_slot_per_position'),
+            model_name="allocationslot",
+            constraint=models.UniqueConstraint(
+                fields=("allocation_list", "stratum", "sequence"), name="one_slot_per_position"
+            ),
         ),
     ]
