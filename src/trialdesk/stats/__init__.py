@@ -1,1 +1,27 @@
 
+from trialdesk.stats.agreement import icc as icc
+from trialdesk.stats.agreement import weighted_kappa as weighted_kappa
+from trialdesk.stats.blinding import bang_index as bang_index
+from trialdesk.stats.blinding import blinding_indices as blinding_indices
+from trialdesk.stats.blinding import guess_table as guess_table
+from trialdesk.stats.blinding import james_index as james_index
+from trialdesk.stats.effect_sizes import hedges_g as hedges_g
+from trialdesk.stats.effect_sizes import hedges_g_from_summary as hedges_g_from_summary
+from trialdesk.stats.effect_sizes import mean_difference as mean_difference
+from trialdesk.stats.effect_sizes import mean_difference_from_summary as mean_difference_from_summary
+from trialdesk.stats.effect_sizes import odds_ratio as odds_ratio
+from trialdesk.stats.effect_sizes import rate_ratio as rate_ratio
+from trialdesk.stats.glm import fit_glm as fit_glm
+from trialdesk.stats.glm import fit_nb as fit_nb
+from trialdesk.stats.glmm import fit_glmm as fit_glmm
+from trialdesk.stats.imputation import Imputation as Imputation
+from trialdesk.stats.imputation import impute as impute
+from trialdesk.stats.multiplicity import adjust as adjust
+from trialdesk.stats.pooling import pool as pool
+from trialdesk.stats.pooling import pool_estimates as pool_estimates
+from trialdesk.stats.sensitivity import best_worst as best_worst
+from trialdesk.stats.sensitivity import cace as cace
+from trialdesk.stats.sensitivity import complete_case as complete_case
+from trialdesk.stats.sensitivity import per_protocol as per_protocol
+from trialdesk.stats.sensitivity import sensitivity_analyses as sensitivity_analyses
+from trialdesk.stats.sensitivity import tipping_point as tipping_point

@@ -156,17 +156,24 @@ def _irls(design: Design, family: str, offset: np.ndarray | None, theta: float |
     y = design.y if design.trials is None else design.y / design.trials
     weights = None if design.trials is None else design.trials
     model = sm.GLM(y, design.X, family=_sm_family(family, theta), offset=offset, var_weights=weights)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
         warnings.simplefilter("always")
         fit = model.fit(start_params=start, maxiter=100, tol=1e-10)
-    return fit, [str(w.message).splitlines()[0] for w in caught]
+        # statsmodels computes these lazily; evaluate them here so overflow under separation is caught
+        _ = (fit.llf, fit.bse, fit.deviance, fit.null_deviance, fit.fittedvalues)
+    messages = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))
+    if any(issubclass(w.category, RuntimeWarning) for w in caught) or not np.all(np.isfinite(fit.bse)):
+        messages.append("numerical overflow in the fit: fitted values at the boundary (perfect separation "
+                        "or a zero-count level?)")
+    return fit, messages
 
 
 def _exponentiated(table: pd.DataFrame, label: str) -> pd.DataFrame:
     out = table[["term"]].copy()
-    out[label] = np.exp(table["estimate"])
-    out["ci_low"] = np.exp(table["ci_low"])
-    out["ci_high"] = np.exp(table["ci_high"])
+    with np.errstate(over="ignore"):  # inf for a separated fit, which is flagged not converged
+        out[label] = np.exp(table["estimate"].to_numpy(float))
+        out["ci_low"] = np.exp(table["ci_low"].to_numpy(float))
+        out["ci_high"] = np.exp(table["ci_high"].to_numpy(float))
     return out
 
 
@@ -186,6 +193,7 @@ def fit_glm(data: pd.DataFrame, formula: str, family: str = "poisson",
     off = offset_values(data, offset, design.index)
     fit, messages = _irls(design, fam, off)
     converged = bool(fit.converged) and not any("separation" in m.lower() for m in messages)
+    converged = converged and bool(np.all(np.isfinite(fit.bse)))
     if not fit.converged:
         messages.append("IRLS did not converge in 100 iterations")
     n, k = len(design.y), design.X.shape[1]

@@ -22,7 +22,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize, special
 
 from trialdesk.errors import UserError
-from trialdesk.stats.glm import _check_outcome, build_design, fit_glm, offset_values
+from trialdesk.stats.glm import _check_outcome, _exponentiated, build_design, fit_glm, offset_values
 from trialdesk.stats.results import ModelResult, coefficient_table
 
 _FAMILIES = {"poisson": "poisson", "binomial": "binomial", "logistic": "binomial", "logit": "binomial"}
@@ -221,10 +221,7 @@ def fit_glmm(data: pd.DataFrame, formula: str, group: str, family: str = "poisso
     n = len(design.y)
     table = coefficient_table(design.terms, x[1:], se, df=None, level=level)
     label = "rate_ratios" if fam == "poisson" else "odds_ratios"
-    expo = table[["term"]].copy()
-    expo[label[:-1]] = np.exp(table["estimate"])
-    expo["ci_low"] = np.exp(table["ci_low"])
-    expo["ci_high"] = np.exp(table["ci_high"])
+    expo = _exponentiated(table, label[:-1])
     extra_agq = {}
     if nagq > 1:
         # lme4 (1.1-31) prints for nAGQ > 1 a deviance built from deviance residuals, which puts its
