@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "power": "trialdesk.cli.power:power",
     "simulate": "trialdesk.cli.simulate:simulate",
     "allocation": "trialdesk.cli.allocation:allocation",
+    "register": "trialdesk.cli.register:register",
 }
 
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "trialdesk.apps.screening",
     "trialdesk.apps.consent",
     "trialdesk.apps.randomisation",
+    "trialdesk.apps.registers",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 from trialdesk.apps.accounts import views as account_views
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", health, name="health"),
+    path("registers/", include("trialdesk.apps.registers.urls")),
 ]

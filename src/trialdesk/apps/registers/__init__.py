@@ -1,0 +1,1 @@
+"""Hospital-register data: CPR-keyed extracts, stored as pseudonymised events, counted per period."""
