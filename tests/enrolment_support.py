@@ -101,21 +101,31 @@ def enrol(context: Context, site_code: str = "BAL", diagnosis: str = "F20.0"):
     return participant
 
 
-STRATA = ("BAL|schizophrenia", "BAL|bipolar", "FRB|schizophrenia", "FRB|bipolar")
+STRATA = (
+    "site=BAL|diagnosis=schizophrenia", "site=BAL|diagnosis=bipolar",
+    "site=FRB|diagnosis=schizophrenia", "site=FRB|diagnosis=bipolar",
+)  # fmt: skip
+DIAGNOSIS_CODES = {"schizophrenia": "F20.0", "bipolar": "F31.3"}
 
 
-def list_rows(per_stratum: int, strata: tuple[str, ...] = STRATA) -> list[dict[str, object]]:
-    """A hand-written list in blocks of two (IMR, TAU then TAU, IMR): the arms are known to the test."""
+def stratum_parts(stratum: str) -> tuple[str, str]:
+    """``site=BAL|diagnosis=bipolar`` -> ``("BAL", "F31.3")``: what to screen to land in it."""
+    levels = dict(part.split("=") for part in stratum.split("|"))
+    return levels["site"], DIAGNOSIS_CODES[levels["diagnosis"]]
+
+
+def list_text(per_stratum: int, strata: tuple[str, ...] = STRATA) -> str:
+    """A hand-written list CSV in blocks of two (IMR, TAU then TAU, IMR): the arms are known to the test."""
     patterns = (("IMR", "TAU"), ("TAU", "IMR"))
-    return [
-        {"stratum": stratum, "sequence": seq, "block": (seq - 1) // 2 + 1, "block_size": 2,
-         "arm": patterns[((seq - 1) // 2) % 2][(seq - 1) % 2]}
-        for stratum in strata for seq in range(1, per_stratum + 1)
-    ]  # fmt: skip
+    lines = ["stratum,sequence,block,block_size,arm"]
+    for stratum in strata:
+        for seq in range(1, per_stratum + 1):
+            arm = patterns[((seq - 1) // 2) % 2][(seq - 1) % 2]
+            lines.append(f"{stratum},{seq},{(seq - 1) // 2 + 1},2,{arm}")
+    return "\n".join(lines) + "\n"
 
 
-def install_rows(context: Context, per_stratum: int, strata: tuple[str, ...] = STRATA):
-    from trialdesk.apps.randomisation.lists import ListFacts, install_list
+def install_rows(context: Context, per_stratum: int):
+    from trialdesk.apps.randomisation.lists import upload
 
-    facts = ListFacts(source="uploaded", algorithm_version="test-pattern", seed=None, label="test list")
-    return install_list(list_rows(per_stratum, strata), facts, context)
+    return upload(list_text(per_stratum), context=context, label="test list")

@@ -5,14 +5,14 @@ import re
 import pytest
 from django.core import mail
 
-from enrolment_support import TEST_KEY, enrol, install, install_rows, list_rows, screen, user
+from enrolment_support import TEST_KEY, enrol, install, install_rows, list_text, screen, user
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.services import verify_ledger
 from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import StatusEvent
 from trialdesk.apps.participants.status import State
 from trialdesk.apps.randomisation import services as randomisation_services
-from trialdesk.apps.randomisation.lists import ListFacts, install_list
+from trialdesk.apps.randomisation.lists import generate, upload
 from trialdesk.apps.randomisation.models import Allocation, AllocationList, AllocationSlot
 from trialdesk.apps.randomisation.services import randomise
 from trialdesk.errors import UserError
@@ -46,9 +46,10 @@ def test_slots_are_taken_in_order_within_each_stratum(ctx):
     arms = [randomise(p, ctx).arm for p in bal_f20]
     assert arms == ["IMR", "TAU", "TAU"]  # the hand-written list's first three slots
     other = randomise(frb_f31, ctx)
-    assert (other.stratum, other.slot.sequence, other.arm) == ("FRB|bipolar", 1, "IMR")
+    assert (other.stratum, other.slot.sequence, other.arm) == ("site=FRB|diagnosis=bipolar", 1, "IMR")
     assert [
-        a.slot.sequence for a in Allocation.objects.filter(stratum="BAL|schizophrenia").order_by("pk")
+        a.slot.sequence
+        for a in Allocation.objects.filter(stratum="site=BAL|diagnosis=schizophrenia").order_by("pk")
     ] == [1, 2, 3]
     bal_f20[0].refresh_from_db()
     assert bal_f20[0].state is State.RANDOMISED
@@ -71,7 +72,7 @@ def test_the_ledger_records_the_slot_never_the_arm(ctx):
     randomise(participant, ctx)
     entry = LedgerEntry.objects.get(action="randomise")
     assert '"sequence": 1' in entry.new_value
-    assert '"stratum": "BAL|schizophrenia"' in entry.new_value
+    assert '"stratum": "site=BAL|diagnosis=schizophrenia"' in entry.new_value
     assert "IMR" not in entry.new_value
     assert "TAU" not in entry.new_value
     assert verify_ledger().ok
@@ -111,12 +112,16 @@ def test_no_active_list_is_a_clear_refusal(ctx):
 
 def test_exhausted_stratum_allocates_nothing_and_alerts_the_statistician(ctx):
     user("soren", "statistician")
-    install_rows(ctx, 1)
+    install_rows(ctx, 2)
+    randomise(enrol(ctx), ctx)
     randomise(enrol(ctx), ctx)
     late = enrol(ctx)
     counts = _counts()
     with pytest.raises(
-        UserError, match=re.escape("no unused slot left in stratum BAL|schizophrenia: nobody was randomised")
+        UserError,
+        match=re.escape(
+            "no unused slot left in stratum site=BAL|diagnosis=schizophrenia: nobody was randomised"
+        ),
     ):
         randomise(late, ctx)
     late.refresh_from_db()
@@ -125,7 +130,7 @@ def test_exhausted_stratum_allocates_nothing_and_alerts_the_statistician(ctx):
     assert LedgerEntry.objects.filter(action="stratum-exhausted").count() == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["soren@example.org"]
-    assert "BAL|schizophrenia" in mail.outbox[0].subject
+    assert "site=BAL|diagnosis=schizophrenia" in mail.outbox[0].subject
     assert "IMR" not in mail.outbox[0].body
     assert "TAU" not in mail.outbox[0].body
 
@@ -155,17 +160,41 @@ def test_a_failure_mid_randomise_leaves_nothing_half_written(ctx, monkeypatch, w
     assert verify_ledger().ok
 
 
+def _list_counts():
+    return AllocationList.objects.count(), AllocationSlot.objects.count(), LedgerEntry.objects.count()
+
+
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("old", "new", "message"),
     [
-        ({"arm": "PLACEBO"}, "row 3: unknown arm 'PLACEBO'"),
-        ({"stratum": "XYZ|schizophrenia"}, "row 3: unknown stratum 'XYZ|schizophrenia'"),
-        ({"sequence": 9}, "sequence numbers must run 1..2"),
+        ("stratum,sequence,block,block_size,arm", "stratum,seq,block,block_size,arm",
+         "uploaded list row 1: wrong columns ['stratum', 'seq', 'block', 'block_size', 'arm']: "
+         "missing ['sequence']"),
+        ("diagnosis=bipolar,2,1,2,TAU", "diagnosis=bipolar,2,1,2,PLACEBO",
+         "unknown arm 'PLACEBO' (known: IMR, TAU)"),
+        ("site=FRB|diagnosis=bipolar,1,", "site=XYZ|diagnosis=bipolar,1,",
+         "unknown level 'XYZ' of factor 'site'"),
+        ("diagnosis=bipolar,2,1,2,TAU", "diagnosis=bipolar,2,1,2,IMR", "is unbalanced"),
     ],
-)
-def test_bad_list_rows_are_refused_and_nothing_stored(ctx, change, message):
-    rows = list_rows(2)
-    rows[2] = {**rows[2], **change}
+)  # fmt: skip
+def test_bad_list_files_are_refused_naming_the_problem_and_store_nothing(ctx, old, new, message):
+    text = list_text(2)
+    assert old in text
+    before = _list_counts()
     with pytest.raises(UserError, match=re.escape(message)):
-        install_list(rows, ListFacts(source="uploaded", algorithm_version="x"), ctx)
-    assert (AllocationList.objects.count(), AllocationSlot.objects.count()) == (0, 0)
+        upload(text.replace(old, new, 1), context=ctx)
+    assert _list_counts() == before
+
+
+def test_a_generated_list_records_seed_version_and_hash(ctx):
+    stored = generate(seed=2011, per_stratum=6, context=ctx)
+    assert stored.seed == 2011
+    assert stored.algorithm_version == "stratified_permuted_blocks/1"
+    assert stored.active
+    assert AllocationSlot.objects.filter(allocation_list=stored).count() >= 24
+    with pytest.raises(UserError, match="already installed"):
+        generate(seed=2011, per_stratum=6, context=ctx)
+    entry = LedgerEntry.objects.get(action="install", entity="allocation-list")
+    assert entry.entity_id == stored.list_hash
+    assert '"seed": 2011' in entry.new_value
+    assert "TAU" not in entry.new_value  # counts per stratum, never the arms

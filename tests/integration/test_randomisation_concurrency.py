@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import close_old_connections, connection, connections
 
-from enrolment_support import STRATA, TEST_KEY, enrol, install, install_rows
+from enrolment_support import STRATA, TEST_KEY, enrol, install, install_rows, stratum_parts
 from trialdesk.apps.ledger.services import verify_ledger
 from trialdesk.apps.participants import keys
 from trialdesk.apps.randomisation.models import Allocation, AllocationSlot
@@ -22,7 +22,6 @@ from trialdesk.apps.randomisation.services import randomise
 pytestmark = pytest.mark.django_db(transaction=True)
 CLIENTS = 20
 REQUESTS = 200
-DIAGNOSES = {"schizophrenia": "F20.0", "bipolar": "F31.3"}
 
 
 @pytest.fixture
@@ -75,7 +74,7 @@ def test_200_requests_from_20_clients_take_200_distinct_slots_in_order(shared_da
     per_stratum = REQUESTS // len(STRATA)
     install_rows(ctx, per_stratum)
     participants = [
-        enrol(ctx, stratum.split("|")[0], DIAGNOSES[stratum.split("|")[1]])
+        enrol(ctx, *stratum_parts(stratum))
         for _ in range(per_stratum) for stratum in STRATA
     ]  # fmt: skip
     # Client k gets every 20th participant: all clients hit all four strata at once.
@@ -92,9 +91,7 @@ def test_200_requests_from_20_clients_take_200_distinct_slots_in_order(shared_da
         assert allocation.arm == allocation.slot.arm
         by_stratum[allocation.stratum].append(allocation.slot.sequence)
     # In order of allocation, each stratum took 1, 2, ..., 50: no duplicates, no gaps, no overtaking.
-    assert dict(by_stratum.items()) == {
-        stratum: list(range(1, per_stratum + 1)) for stratum in STRATA
-    }
+    assert dict(by_stratum.items()) == {stratum: list(range(1, per_stratum + 1)) for stratum in STRATA}
     assert AllocationSlot.objects.filter(participant__isnull=True).count() == 0
     assert verify_ledger().ok
 

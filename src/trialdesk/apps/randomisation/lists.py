@@ -1,110 +1,70 @@
 """Installing allocation lists: generated in the app or uploaded by the statistician, then activated.
 
-Sequence generation and CSV validation are the pure package's (:mod:`trialdesk.allocation`); this
-module stores a checked list and records its seed, algorithm version and hash.
+Sequence generation and list checking are the pure package's (:mod:`trialdesk.allocation`); this
+module stores a checked list with its seed, algorithm version and SHA-256, and never shows its arms.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, Q
 
-from trialdesk import clock
+from trialdesk import allocation, clock
 from trialdesk.apps.ledger.services import Context, append
 from trialdesk.apps.trial.services import active_protocol
 from trialdesk.errors import UserError
 
-from . import strata
 from .models import AllocationList, AllocationSlot
 
-COLUMNS = ("stratum", "sequence", "block", "block_size", "arm")
+
+def generate(*, seed: int, per_stratum: int, context: Context, label: str = "") -> AllocationList:
+    """Generate a stratified permuted-block list from the active protocol and store it."""
+    scheme = allocation.scheme_from_protocol(active_protocol())
+    made = allocation.generate_list(scheme, seed=seed, per_stratum=per_stratum)
+    return install(made, source="generated", context=context, label=label)
 
 
-@dataclass(frozen=True)
-class ListFacts:
-    source: str
-    algorithm_version: str
-    seed: int | None = None
-    label: str = ""
+def upload(text: str, *, context: Context, label: str = "") -> AllocationList:
+    """Check an uploaded list file against the active protocol and store it.
+
+    A ``# sha256:`` line is optional (lists written by other software lack it) but must match if present.
+    """
+    scheme = allocation.scheme_from_protocol(active_protocol())
+    parsed = allocation.parse_list(text, scheme, require_hash=False, name="uploaded list")
+    return install(parsed, source="uploaded", context=context, label=label)
 
 
-def rows_hash(rows: Iterable[Mapping[str, Any]]) -> str:
-    """SHA-256 over the list's rows in a canonical text form, whatever file they came from."""
-    lines = sorted(",".join(str(row[c]) for c in COLUMNS) for row in rows)
-    return hashlib.sha256("\n".join([",".join(COLUMNS), *lines]).encode()).hexdigest()
-
-
-def install_list(rows: list[Mapping[str, Any]], facts: ListFacts, context: Context) -> AllocationList:
-    """Store a list; it becomes active if no list is. Checks that it fits the protocol's strata and arms."""
+def install(
+    made: allocation.AllocationList, *, source: str, context: Context, label: str = ""
+) -> AllocationList:
+    """Store a checked list; it becomes active if no list is."""
     protocol = active_protocol()
-    known_strata = {strata.label(levels) for levels in protocol.strata()}
-    arms = {arm.code for arm in protocol.arms}
-    by_stratum: dict[str, list[int]] = {}
-    for number, row in enumerate(rows, start=1):
-        if row["stratum"] not in known_strata:
-            raise UserError(
-                f"row {number}: unknown stratum {row['stratum']!r} "
-                f"(the protocol's strata: {', '.join(sorted(known_strata))})"
-            )
-        if row["arm"] not in arms:
-            raise UserError(
-                f"row {number}: unknown arm {row['arm']!r} (the protocol's arms: {', '.join(sorted(arms))})"
-            )
-        by_stratum.setdefault(row["stratum"], []).append(int(row["sequence"]))
-    if not rows:
-        raise UserError("the allocation list has no rows")
-    for stratum, sequences in by_stratum.items():
-        if sorted(sequences) != list(range(1, len(sequences) + 1)):
-            raise UserError(
-                f"stratum {stratum}: sequence numbers must run 1..{len(sequences)} without gaps or repeats"
-            )
-    list_hash = rows_hash(rows)
+    info = made.info
+    version = f"{info.algorithm}/{info.algorithm_version}"
+    per_stratum: dict[str, int] = {}
+    for slot in made.slots:
+        per_stratum[slot.stratum] = per_stratum.get(slot.stratum, 0) + 1
     with transaction.atomic():
-        if AllocationList.objects.filter(list_hash=list_hash).exists():
-            raise UserError(f"this allocation list is already installed (hash {list_hash[:12]})")
-        allocation_list = AllocationList.objects.create(
-            label=facts.label or f"{facts.source} list {clock.today()}",
-            source=facts.source,
-            method=protocol.randomisation.method,
-            seed=facts.seed,
-            algorithm_version=facts.algorithm_version,
-            list_hash=list_hash,
-            per_stratum=max(len(s) for s in by_stratum.values()),
-            protocol_hash=context.protocol_hash,
-            created_by=context.actor,
-            created_at=clock.now(),
+        if AllocationList.objects.filter(list_hash=made.sha256).exists():
+            raise UserError(f"this allocation list is already installed (sha256 {made.sha256[:12]}...)")
+        stored = AllocationList.objects.create(
+            label=label.strip() or f"{source} list {clock.today()}", source=source,
+            method=protocol.randomisation.method, seed=info.seed, algorithm_version=version,
+            list_hash=made.sha256, per_stratum=max(per_stratum.values()), protocol_hash=context.protocol_hash,
+            created_by=context.actor, created_at=clock.now(),
             active=not AllocationList.objects.filter(active=True).exists(),
-        )
+        )  # fmt: skip
         AllocationSlot.objects.bulk_create(
-            AllocationSlot(
-                allocation_list=allocation_list,
-                stratum=row["stratum"],
-                sequence=int(row["sequence"]),
-                block=int(row["block"]),
-                block_size=int(row["block_size"]),
-                arm=row["arm"],
-            )
-            for row in rows
-        )
-        append(
-            context,
-            action="install",
-            entity="allocation-list",
-            entity_id=list_hash,
-            new={
-                "source": facts.source,
-                "seed": facts.seed,
-                "algorithm_version": facts.algorithm_version,
-                "slots": len(rows),
-                "strata": len(by_stratum),
-                "active": allocation_list.active,
-            },
-        )
-    return allocation_list
+            AllocationSlot(allocation_list=stored, stratum=s.stratum, sequence=s.sequence, block=s.block,
+                           block_size=s.block_size, arm=s.arm)
+            for s in made.slots
+        )  # fmt: skip
+        facts = {"source": source, "seed": info.seed, "algorithm_version": version, "slots": len(made.slots),
+                 "per_stratum": per_stratum, "active": stored.active}  # fmt: skip
+        append(context, action="install", entity="allocation-list", entity_id=made.sha256, new=facts)
+    return stored
 
 
 def activate(allocation_list: AllocationList, context: Context, *, reason: str) -> AllocationList:
@@ -113,16 +73,9 @@ def activate(allocation_list: AllocationList, context: Context, *, reason: str) 
         current = AllocationList.objects.select_for_update().filter(active=True).first()
         if current is not None and current.pk == allocation_list.pk:
             return current
-        append(
-            context,
-            action="activate",
-            entity="allocation-list",
-            entity_id=allocation_list.list_hash,
-            old=current.list_hash if current else None,
-            new=allocation_list.list_hash,
-            reason=reason,
-            require_reason=True,
-        )
+        append(context, action="activate", entity="allocation-list", entity_id=allocation_list.list_hash,
+               old=current.list_hash if current else None, new=allocation_list.list_hash, reason=reason,
+               require_reason=True)  # fmt: skip
         AllocationList.objects.filter(active=True).update(active=False)
         AllocationList.objects.filter(pk=allocation_list.pk).update(active=True)
     allocation_list.refresh_from_db()
@@ -131,10 +84,7 @@ def activate(allocation_list: AllocationList, context: Context, *, reason: str) 
 
 def usage(allocation_list: AllocationList) -> list[dict[str, Any]]:
     """Used and total slots per stratum: the only view of a list the app gives (never an arm)."""
-    from django.db.models import Count, Q
-
     return list(
-        allocation_list.slots.values("stratum")
-        .order_by("stratum")
+        allocation_list.slots.values("stratum").order_by("stratum")
         .annotate(total=Count("id"), used=Count("id", filter=Q(participant__isnull=False)))
-    )
+    )  # fmt: skip

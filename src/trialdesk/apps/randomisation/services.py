@@ -80,7 +80,7 @@ def randomise(participant: Participant, context: Context) -> Allocation:
                     "eligible, consented and has a complete baseline can be randomised"
                 )
             require_consent(locked, "assessment")
-            stratum = strata.label(strata.levels_of(locked, protocol))
+            stratum = strata.stratum_of(locked, protocol)
             if protocol.randomisation.method == "minimisation":
                 allocation, detail = minimisation.allocate(locked, stratum, protocol, context)
             else:

@@ -1,27 +1,25 @@
-"""Which stratum a participant falls in, from their site and their screening answers."""
+"""Which stratum a participant falls in, from their site and their screening answers.
+
+Stratum labels are the allocation package's (``site=BAL|diagnosis=schizophrenia``), so slots of a list
+made with ``trialdesk allocation generate`` match participants directly.
+"""
 
 from __future__ import annotations
 
+from trialdesk.allocation import scheme_from_protocol
 from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.screening import icd10
 from trialdesk.errors import UserError
 from trialdesk.protocol import Protocol
 
-SEPARATOR = "|"
 
-
-def label(levels: tuple[str, ...]) -> str:
-    """A stratum's name in lists and records: level codes in factor order, e.g. ``BAL|schizophrenia``."""
-    return SEPARATOR.join(levels)
-
-
-def levels_of(participant: Participant, protocol: Protocol) -> tuple[str, ...]:
-    """One level per stratification factor; a diagnosis factor takes the first code that fits a level."""
+def levels_of(participant: Participant, protocol: Protocol) -> dict[str, str]:
+    """Factor code -> level; a diagnosis factor takes the first recorded code that fits one of its levels."""
     screening = participant.screenings.filter(verdict="eligible").order_by("-screened_on", "-id").first()
-    levels = []
+    levels = {}
     for factor in protocol.stratification:
         if factor.source == "site":
-            levels.append(participant.site.code)
+            levels[factor.code] = participant.site.code
             continue
         if screening is None:
             raise UserError(f"{participant.trial_id} has no eligible screening to stratify by {factor.label}")
@@ -36,5 +34,9 @@ def levels_of(participant: Participant, protocol: Protocol) -> tuple[str, ...]:
                 f"{participant.trial_id}: the answer to {factor.criterion} fits no level of "
                 f"{factor.label} ({', '.join(lv.code for lv in factor.levels)})"
             )
-        levels.append(found)
-    return tuple(levels)
+        levels[factor.code] = found
+    return levels
+
+
+def stratum_of(participant: Participant, protocol: Protocol) -> str:
+    return scheme_from_protocol(protocol).stratum_of(levels_of(participant, protocol))
