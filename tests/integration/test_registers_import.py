@@ -113,7 +113,7 @@ def test_unknown_cpr_refuses_the_import_naming_the_row_masked(people, imp):
     stranger = new_cpr()
     data = csv_bytes([(cpr1, "er_visit", "2011-05-02", ""), (stranger, "er_visit", "2011-05-03", "")])
     message = _refused(data, imp, keeper())
-    assert "1 rows have a CPR number that is not in the key table" in message
+    assert "the extract was not imported: 1 row with a CPR number that is not in the key table" in message
     assert f"row 3: {stranger[:6]}-****" in message
     assert stranger not in message
     assert stranger.replace("-", "") not in message

@@ -70,6 +70,10 @@ class Extract:
     ignored_columns: tuple[str, ...]
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def mask(cpr: str) -> str:
     """A normalised CPR number with its serial hidden: ``010180-****``."""
     return f"{cpr[:6]}-****"
@@ -150,7 +154,7 @@ def _validate(header: list[Any], cells: Iterator[list[Any]]) -> Extract:
         listed = problems[:MAX_LISTED]
         if len(problems) > MAX_LISTED:
             listed.append(f"... and {len(problems) - MAX_LISTED} more problems")
-        raise ProblemsError([f"the extract was not imported ({len(problems)} problems):", *listed])
+        raise ProblemsError([f"the extract was not imported ({plural(len(problems), 'problem')}):", *listed])
     return Extract(tuple(rows), read_count, ignored)
 
 

@@ -98,8 +98,9 @@ def import_register(
     unmatched = [row for row in extract.rows if row.cpr not in people]
     if unmatched and not accept_unmatched:
         raise _problems(
-            f"the extract was not imported: {len(unmatched)} rows have a CPR number that is not in the key "
-            "table (check the extract, or accept unmatched rows to store the matched ones only):",
+            f"the extract was not imported: {reader.plural(len(unmatched), 'row')} with a CPR number that "
+            "is not in the key table (check the extract, or accept unmatched rows to store the matched ones "
+            "only):",
             [f"row {row.row}: {row.masked}" for row in unmatched],
         )
     refused = [

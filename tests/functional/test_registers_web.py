@@ -1,0 +1,128 @@
+"""The register upload page through the Django test client: key holders only, report shown, CPRs never."""
+
+import datetime as dt
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from enrolment_support import TEST_KEY, install, new_cpr, user
+from registers_support import csv_bytes, keeper, randomised, row_counts
+from trialdesk.apps.participants import keys
+from trialdesk.apps.participants.services import read_personal_data
+from trialdesk.apps.registers.models import RegisterEvent, RegisterImport
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+
+
+@pytest.fixture
+def cprs():
+    ctx = install()
+    people = [randomised(ctx, dt.date(2011, 3, 10)) for _ in range(2)]
+    return [read_personal_data(p, ctx).cpr for p in people]
+
+
+def client_for(who) -> Client:
+    client = Client()
+    client.force_login(who)
+    return client
+
+
+def upload(client, data: bytes, name: str = "extract.csv", **fields):
+    return client.post("/registers/", {"extract": SimpleUploadedFile(name, data, "text/csv"), **fields},
+                       follow=True)
+
+
+def assert_no_cpr(html: str, *numbers: str) -> None:
+    for number in numbers:
+        assert number not in html
+        assert number.replace("-", "") not in html
+
+
+def test_key_holder_uploads_and_sees_the_reconciliation_report(cprs):
+    client = client_for(keeper())
+    page = client.get("/registers/")
+    assert page.status_code == 200
+    assert 'enctype="multipart/form-data"' in page.content.decode()
+    data = csv_bytes([(cprs[0], "admission", "2011-04-01", "2011-04-10"),
+                      (cprs[1], "er_visit", "2011-05-02", "")])
+    response = upload(client, data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response.request["PATH_INFO"] == f"/registers/{RegisterImport.objects.get().pk}/"
+    assert '<td id="rows-read">2</td>' in html
+    assert '<td id="events-created">2</td>' in html
+    assert_no_cpr(html, *cprs)
+    again = upload(client, data).content.decode()
+    assert '<td id="events-already">2</td>' in again
+    assert RegisterEvent.objects.count() == 2
+    listing = client.get("/registers/").content.decode()
+    assert "extract.csv" in listing
+    assert_no_cpr(listing, *cprs)
+
+
+def test_unmatched_cpr_is_refused_masked_then_accepted_on_request(cprs):
+    client = client_for(keeper())
+    stranger = new_cpr()
+    data = csv_bytes([(cprs[0], "er_visit", "2011-05-02", ""), (stranger, "er_visit", "2011-05-02", "")])
+    before = row_counts()
+    refused = upload(client, data)
+    html = refused.content.decode()
+    assert refused.status_code == 400
+    assert 'role="alert"' in html
+    assert f"row 3: {stranger[:6]}-****" in html
+    assert row_counts() == before
+    accepted = upload(client, data, accept_unmatched="on").content.decode()
+    assert '<td id="rows-unmatched">1</td>' in accepted
+    assert f"row 3: {stranger[:6]}-****" in accepted
+    assert_no_cpr(html + accepted, stranger, *cprs)
+
+
+@pytest.mark.parametrize(
+    ("rows", "header", "expected"),
+    [
+        ([("{0}", "admission", "2011-04-10", "2011-04-01")], None,
+         "row 2, column end_date: discharge date 2011-04-01 is before the start date 2011-04-10"),
+        ([("{0}", "er_visit", "2011-05-02")], ("cpr", "event", "start_date"), "missing column(s) end_date"),
+        ([("{0}", "er_visit", "2011-05-02", ""), ("{0}", "er_visit", "2011-05-02", "")], None,
+         "row 3: duplicates row 2"),
+        ([("{0}", "er_visit", "May 2nd", "")], None, "row 2, column start_date: not a date"),
+    ],
+    ids=["discharge-before-admission", "missing-column", "duplicated-row", "non-date"],
+)  # fmt: skip
+def test_bad_extracts_show_every_problem_and_store_nothing(cprs, rows, header, expected):
+    client = client_for(keeper())
+    filled = [tuple(cell.format(cprs[0]) for cell in row) for row in rows]
+    data = csv_bytes(filled, header=header) if header else csv_bytes(filled)
+    before = row_counts()
+    response = upload(client, data)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert expected in html
+    assert row_counts() == before
+    assert_no_cpr(html, *cprs)
+
+
+@pytest.mark.parametrize(
+    ("role", "site"),
+    [("assessor", "BAL"), ("data_manager", None), ("coordinator", "BAL"), ("statistician", None)],
+)
+def test_only_personal_data_key_holders_reach_the_pages(cprs, role, site):
+    # The same roles without the personal-data permission.
+    client = client_for(user(f"u-{role}", role, site))
+    assert client.get("/registers/").status_code == 403
+    data = csv_bytes([(cprs[0], "er_visit", "2011-05-02", "")])
+    assert upload(client, data).status_code == 403
+    assert RegisterEvent.objects.count() == 0
+
+
+def test_report_page_is_for_key_holders_too(cprs):
+    upload(client_for(keeper()), csv_bytes([(cprs[0], "er_visit", "2011-05-02", "")]))
+    pk = RegisterImport.objects.get().pk
+    assert client_for(user("dm", "data_manager")).get(f"/registers/{pk}/").status_code == 403
+    assert Client().get(f"/registers/{pk}/")["Location"].startswith("/login/")
