@@ -48,7 +48,9 @@ INSTALLED_APPS = [
     "trialdesk.apps.screening",
     "trialdesk.apps.consent",
     "trialdesk.apps.randomisation",
+    "trialdesk.apps.assessments",
     "trialdesk.apps.registers",
+    "trialdesk.apps.intervention",
 ]
 
 MIDDLEWARE = [

@@ -19,5 +19,11 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", health, name="health"),
+    path("participants/", include("trialdesk.apps.participants.urls")),
+    path("screening/", include("trialdesk.apps.screening.urls")),
+    path("consent/", include("trialdesk.apps.consent.urls")),
+    path("randomisation/", include("trialdesk.apps.randomisation.urls")),
     path("registers/", include("trialdesk.apps.registers.urls")),
+    path("assessments/", include("trialdesk.apps.assessments.urls")),
+    path("r/", include("trialdesk.apps.assessments.public_urls")),
 ]

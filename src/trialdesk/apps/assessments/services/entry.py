@@ -1,0 +1,343 @@
+"""Entering an instrument at a visit: save as draft, complete (scored), record as not done, or correct.
+
+Every value is checked by the instrument library's own item check, so a refused value's message names
+the item and its allowed values. All problems of a submission are collected and reported at once
+(:class:`InputError`, one message per field); nothing is stored unless everything is valid. A change to a
+completed (or not-done) form needs a reason and is written to the ledger field by field, old -> new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from django.db import transaction
+
+from trialdesk import clock
+from trialdesk.apps.consent.services import require_consent
+from trialdesk.apps.ledger.services import Context
+from trialdesk.apps.participants.models import Participant
+from trialdesk.apps.participants.problems import InputError
+from trialdesk.errors import UserError
+from trialdesk.instruments import Instrument, get_library, score
+
+# The library's per-item check: the one place that decides whether a value is allowed (and says so).
+from trialdesk.instruments.scoring import _check_value as check_item_value
+from trialdesk.instruments.scoring import _is_missing as is_missing
+
+from ..models import Assessment, ItemResponse, Score, SelfReportLink, Visit
+from ..progress import COMPLETE, DRAFT, NOT_DONE
+from .schedule import anchor_schedule, ledger, randomised_on, refresh, visit_of
+
+Value = int | float | str
+
+
+def _ref(visit: Visit, instrument: str) -> str:
+    return f"{visit.participant.trial_id}/{visit.code}/{instrument}"
+
+
+def _visit_for(participant: Participant, visit_code: str, instrument: str, context: Context) -> Visit:
+    visit = visit_of(participant, visit_code, context)
+    if instrument not in visit.instruments:
+        raise UserError(
+            f"{instrument} is not collected at visit {visit.label}; its instruments are "
+            f"{', '.join(visit.instruments)}"
+        )
+    if visit.missed:
+        raise UserError(
+            f"visit {visit.label} of {participant.trial_id} was marked missed "
+            f"({visit.missed_reason}): no form can be entered for it"
+        )
+    return visit
+
+
+def check_values(
+    instrument: Instrument, raw: Mapping[str, object], *, complete: bool
+) -> tuple[dict[str, Value], dict[str, str]]:
+    """The answered items' normalised values, and a problem per refused item (field name ``item_<code>``)."""
+    unknown = sorted(str(code) for code in raw if str(code) not in instrument.item_map)
+    problems: dict[str, str] = {}
+    if unknown:
+        problems["instrument"] = (
+            f"{instrument.code}: unknown item {', '.join(unknown)}; its items are "
+            f"{', '.join(instrument.item_map)}"
+        )
+    values: dict[str, Value] = {}
+    for item in instrument.items:
+        given = raw.get(item.code)
+        if is_missing(given):
+            if complete and item.required:
+                problems[f"item_{item.code}"] = (
+                    f"{instrument.code} item {item.code} is required; allowed values are {item.allowed_text}"
+                )
+            continue
+        try:
+            checked = check_item_value(instrument, item, given)
+        except UserError as refusal:
+            problems[f"item_{item.code}"] = str(refusal)
+            continue
+        if checked is not None:
+            values[item.code] = checked
+    if complete and not values and not problems:
+        problems["instrument"] = (
+            f"{instrument.code}: no item is answered; record the form as not done (with a "
+            "reason) instead of completing it empty"
+        )
+    return values, problems
+
+
+def _check_date(participant: Participant, visit: Visit, assessed_on: dt.date | None) -> str | None:
+    """Why ``assessed_on`` is refused for this visit, or None."""
+    if assessed_on is None:
+        return "the assessment date is required"
+    if assessed_on > clock.today():
+        return f"assessment date {assessed_on} is in the future"
+    baseline = Visit.objects.filter(participant=participant, month=0).values_list("target", flat=True).first()
+    if baseline is None and not visit.anchor:
+        return f"the baseline date is not set yet: enter a baseline form before visit {visit.label}"
+    if baseline is not None and assessed_on < baseline:
+        return (
+            f"assessment date {assessed_on} is before the baseline date {baseline}; forms of every visit "
+            "are dated on or after the baseline"
+        )
+    if visit.before_randomisation and (randomised := randomised_on(participant)) and assessed_on > randomised:
+        return (
+            f"visit {visit.label} comes before randomisation: assessment date {assessed_on} is after "
+            f"randomisation on {randomised}"
+        )
+    try:
+        require_consent(participant, "assessment", assessed_on)
+    except UserError as refusal:
+        return str(refusal)
+    return None
+
+
+def _stored(assessment: Assessment | None) -> dict[str, Value]:
+    return assessment.values() if assessment is not None else {}
+
+
+def _write_responses(assessment: Assessment, values: Mapping[str, Value]) -> None:
+    assessment.responses.all().delete()
+    ItemResponse.objects.bulk_create(
+        [
+            ItemResponse(
+                assessment=assessment,
+                item=code,
+                number=float(value) if not isinstance(value, str) else None,
+                text=value if isinstance(value, str) else "",
+            )
+            for code, value in values.items()
+        ]
+    )
+
+
+def _write_scores(assessment: Assessment, instrument: Instrument, values: Mapping[str, Value]) -> dict:
+    assessment.scores.all().delete()
+    if not instrument.score_names:
+        return {}
+    scores = score(instrument, values)
+    Score.objects.bulk_create(
+        [
+            Score(
+                assessment=assessment,
+                name=name,
+                value=value,
+                prorated=name in scores.prorated_scores,
+                category=scores.categories.get(name) or "",
+            )
+            for name, value in scores.values.items()
+        ]
+    )
+    return dict(scores.values)
+
+
+def save(
+    participant: Participant,
+    visit_code: str,
+    instrument_code: str,
+    raw: Mapping[str, object],
+    *,
+    assessed_on: dt.date | None,
+    context: Context,
+    complete: bool,
+    reason: str = "",
+    link: SelfReportLink | None = None,
+) -> Assessment:
+    """Save a form as a draft or complete it (scores computed, missing-item rule applied).
+
+    Correcting a complete or not-done form needs ``reason``; each changed field goes to the ledger.
+    """
+    instrument = get_library().get(instrument_code)
+    with transaction.atomic():
+        visit = _visit_for(participant, visit_code, instrument.code, context)
+        locked = visit.participant
+        existing = (
+            Assessment.objects.select_for_update().filter(visit=visit, instrument=instrument.code).first()
+        )
+        values, problems = check_values(instrument, raw, complete=complete)
+        if (date_problem := _check_date(locked, visit, assessed_on)) is not None:
+            problems["assessed_on"] = date_problem
+        correcting = existing is not None and existing.status in (COMPLETE, NOT_DONE)
+        if correcting and not complete:
+            problems["status"] = "a completed or not-done form cannot go back to draft; correct it instead"
+        if correcting and not reason.strip():
+            problems["reason"] = "a reason is required to change a completed or not-done form"
+        if problems:
+            raise InputError(problems)
+        if (
+            correcting
+            and existing.status == COMPLETE
+            and existing.values() == values
+            and existing.assessed_on == assessed_on
+        ):
+            return existing  # nothing changed: nothing to record
+        if visit.anchor and visit.target is None and assessed_on is not None:
+            anchor_schedule(locked, assessed_on, context, reason="baseline dated by its first form")
+            visit.refresh_from_db(fields=["target", "opens", "closes"])
+        now = clock.now()
+        old_values, old_status = _stored(existing), existing.status if existing else ""
+        old_date = existing.assessed_on if existing else None
+        assessment = existing or Assessment(
+            participant=locked, visit=visit, instrument=instrument.code, created_at=now
+        )
+        assessment.status = COMPLETE if complete else DRAFT
+        assessment.not_done_reason = ""
+        assessment.assessed_on = assessed_on
+        assessment.entered_by = context.actor
+        assessment.source = "link" if link is not None else "staff"
+        assessment.link = link or assessment.link
+        assessment.protocol_hash = context.protocol_hash
+        assessment.updated_at = now
+        if complete and assessment.completed_at is None:
+            assessment.completed_at = now
+        assessment.save()
+        _write_responses(assessment, values)
+        scores = _write_scores(assessment, instrument, values) if complete else {}
+        ref = _ref(visit, instrument.code)
+        if correcting:
+            _ledger_changes(
+                context,
+                visit,
+                ref,
+                reason=reason.strip(),
+                status=(old_status, assessment.status),
+                dates=(old_date, assessed_on),
+                old=old_values,
+                new=values,
+            )
+        else:
+            ledger(
+                context,
+                visit,
+                action="complete" if complete else "save-draft",
+                entity="assessment",
+                entity_id=ref,
+                new={"assessed_on": assessed_on, "items": values, "scores": scores},
+            )
+        if correcting and complete:
+            ledger(
+                context,
+                visit,
+                action="rescore",
+                entity="assessment",
+                entity_id=ref,
+                field="scores",
+                new=scores,
+                reason=reason.strip(),
+            )
+        refresh(visit, context)
+    return assessment
+
+
+def _ledger_changes(
+    context: Context,
+    visit: Visit,
+    ref: str,
+    *,
+    reason: str,
+    status: tuple[str, str],
+    dates: tuple[dt.date | None, dt.date | None],
+    old: Mapping[str, Value],
+    new: Mapping[str, Value],
+) -> None:
+    old_status, new_status = status
+    old_date, new_date = dates
+    changes: list[tuple[str, object, object]] = []
+    if old_status != new_status:
+        changes.append(("status", old_status, new_status))
+    if old_date != new_date:
+        changes.append(("assessed_on", old_date, new_date))
+    changes.extend(
+        (f"item {code}", old.get(code), new.get(code))
+        for code in dict.fromkeys([*old, *new])
+        if old.get(code) != new.get(code)
+    )
+    for field, before, after in changes:
+        ledger(
+            context,
+            visit,
+            action="update",
+            entity="assessment",
+            entity_id=ref,
+            field=field,
+            old=before,
+            new=after,
+            reason=reason,
+            require_reason=True,
+        )
+
+
+def mark_not_done(
+    participant: Participant, visit_code: str, instrument_code: str, reason: str, context: Context
+) -> Assessment:
+    """Record that an instrument was not done at a visit, with the reason (which also explains a change)."""
+    instrument = get_library().get(instrument_code)
+    with transaction.atomic():
+        visit = _visit_for(participant, visit_code, instrument.code, context)
+        locked = visit.participant
+        if not reason.strip():
+            raise InputError(
+                {"not_done_reason": f"a reason is required to record {instrument.short_name} as not done"}
+            )
+        existing = (
+            Assessment.objects.select_for_update().filter(visit=visit, instrument=instrument.code).first()
+        )
+        now = clock.now()
+        if existing is not None and existing.status == NOT_DONE:
+            raise UserError(f"{instrument.short_name} at {visit.label} is already recorded as not done")
+        ref = _ref(visit, instrument.code)
+        if existing is not None and existing.status == COMPLETE:
+            _ledger_changes(
+                context,
+                visit,
+                ref,
+                reason=reason.strip(),
+                status=(COMPLETE, NOT_DONE),
+                dates=(existing.assessed_on, None),
+                old=existing.values(),
+                new={},
+            )
+        assessment = existing or Assessment(
+            participant=locked, visit=visit, instrument=instrument.code, created_at=now
+        )
+        assessment.status = NOT_DONE
+        assessment.not_done_reason = reason.strip()
+        assessment.assessed_on = None
+        assessment.entered_by = context.actor
+        assessment.protocol_hash = context.protocol_hash
+        assessment.updated_at = now
+        assessment.save()
+        _write_responses(assessment, {})
+        assessment.scores.all().delete()
+        ledger(
+            context,
+            visit,
+            action="not-done",
+            entity="assessment",
+            entity_id=ref,
+            field="not_done_reason",
+            new=assessment.not_done_reason,
+            reason=assessment.not_done_reason,
+        )
+        refresh(visit, context)
+    return assessment
