@@ -4,52 +4,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ConsentRecord',
+            name="ConsentRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('document_version', models.CharField(max_length=40)),
-                ('oral_on', models.DateField(blank=True, null=True)),
-                ('written_on', models.DateField(blank=True, null=True)),
-                ('taken_by', models.CharField(help_text='username of the staff member who took consent', max_length=150)),
-                ('recorded_by', models.CharField(max_length=150)),
-                ('recorded_at', models.DateTimeField()),
-                ('protocol_hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("document_version", models.CharField(max_length=40)),
+                ("oral_on", models.DateField(blank=True, null=True)),
+                ("written_on", models.DateField(blank=True, null=True)),
+                (
+                    "taken_by",
+                    models.CharField(
+                        help_text="username of the staff member who took consent", max_length=150
+                    ),
+                ),
+                ("recorded_by", models.CharField(max_length=150)),
+                ("recorded_at", models.DateTimeField()),
+                ("protocol_hash", models.CharField(max_length=64)),
             ],
             options={
-                'ordering': ('recorded_at', 'id'),
+                "ordering": ("recorded_at", "id"),
             },
         ),
         migrations.CreateModel(
-            name='Decline',
+            name="Decline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('declined_on', models.DateField()),
-                ('category', models.CharField(max_length=40)),
-                ('note', models.TextField(blank=True)),
-                ('recorded_by', models.CharField(max_length=150)),
-                ('recorded_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("declined_on", models.DateField()),
+                ("category", models.CharField(max_length=40)),
+                ("note", models.TextField(blank=True)),
+                ("recorded_by", models.CharField(max_length=150)),
+                ("recorded_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Withdrawal',
+            name="Withdrawal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('withdrawn_on', models.DateField()),
-                ('scope', models.CharField(help_text='protocol withdrawal scope code', max_length=40)),
-                ('reason', models.TextField(blank=True)),
-                ('recorded_by', models.CharField(max_length=150)),
-                ('recorded_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("withdrawn_on", models.DateField()),
+                ("scope", models.CharField(help_text="protocol withdrawal scope code", max_length=40)),
+                ("reason", models.TextField(blank=True)),
+                ("recorded_by", models.CharField(max_length=150)),
+                ("recorded_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ('withdrawn_on', 'id'),
+                "ordering": ("withdrawn_on", "id"),
             },
         ),
     ]

@@ -5,32 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('consent', '0001_initial'),
-        ('participants', '0001_initial'),
+        ("consent", "0001_initial"),
+        ("participants", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='consentrecord',
-            name='participant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consents', to='participants.participant'),
+            model_name="consentrecord",
+            name="participant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="consents",
+                to="participants.participant",
+            ),
         ),
         migrations.AddField(
-            model_name='decline',
-            name='participant',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='decline', to='participants.participant'),
+            model_name="decline",
+            name="participant",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="decline",
+                to="participants.participant",
+            ),
         ),
         migrations.AddField(
-            model_name='withdrawal',
-            name='participant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='withdrawals', to='participants.participant'),
+            model_name="withdrawal",
+            name="participant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="withdrawals",
+                to="participants.participant",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='consentrecord',
-            constraint=models.UniqueConstraint(fields=('participant', 'document_version'), name='one_consent_per_version'),
+            model_name="consentrecord",
+            constraint=models.UniqueConstraint(
+                fields=("participant", "document_version"), name="one_consent_per_version"
+            ),
         ),
     ]

@@ -5,66 +5,160 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('trial', '0001_initial'),
+        ("trial", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Participant',
+            name="Participant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trial_id', models.CharField(max_length=20, unique=True)),
-                ('number', models.PositiveIntegerField(help_text='running number within the site')),
-                ('status', models.CharField(choices=[('screened', 'screened'), ('eligible', 'eligible'), ('ineligible', 'ineligible'), ('declined', 'declined'), ('consented', 'consented'), ('baseline_complete', 'baseline complete'), ('randomised', 'randomised'), ('in_follow_up', 'in follow up'), ('completed', 'completed'), ('withdrawn', 'withdrawn'), ('lost_to_follow_up', 'lost to follow up'), ('died', 'died')], default='screened', max_length=20)),
-                ('created_at', models.DateTimeField()),
-                ('protocol_hash', models.CharField(blank=True, max_length=64)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='participants', to='trial.site')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("trial_id", models.CharField(max_length=20, unique=True)),
+                ("number", models.PositiveIntegerField(help_text="running number within the site")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("screened", "screened"),
+                            ("eligible", "eligible"),
+                            ("ineligible", "ineligible"),
+                            ("declined", "declined"),
+                            ("consented", "consented"),
+                            ("baseline_complete", "baseline complete"),
+                            ("randomised", "randomised"),
+                            ("in_follow_up", "in follow up"),
+                            ("completed", "completed"),
+                            ("withdrawn", "withdrawn"),
+                            ("lost_to_follow_up", "lost to follow up"),
+                            ("died", "died"),
+                        ],
+                        default="screened",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("protocol_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="participants",
+                        to="trial.site",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('site__code', 'number'),
+                "ordering": ("site__code", "number"),
             },
         ),
         migrations.CreateModel(
-            name='PersonalData',
+            name="PersonalData",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cpr_fingerprint', models.CharField(max_length=64, unique=True)),
-                ('cpr_encrypted', models.TextField()),
-                ('name_encrypted', models.TextField()),
-                ('contact_encrypted', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField()),
-                ('participant', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='personal_data', to='participants.participant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cpr_fingerprint", models.CharField(max_length=64, unique=True)),
+                ("cpr_encrypted", models.TextField()),
+                ("name_encrypted", models.TextField()),
+                ("contact_encrypted", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "participant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="personal_data",
+                        to="participants.participant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'personal data',
+                "verbose_name_plural": "personal data",
             },
         ),
         migrations.CreateModel(
-            name='StatusEvent',
+            name="StatusEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_state', models.CharField(blank=True, choices=[('screened', 'screened'), ('eligible', 'eligible'), ('ineligible', 'ineligible'), ('declined', 'declined'), ('consented', 'consented'), ('baseline_complete', 'baseline complete'), ('randomised', 'randomised'), ('in_follow_up', 'in follow up'), ('completed', 'completed'), ('withdrawn', 'withdrawn'), ('lost_to_follow_up', 'lost to follow up'), ('died', 'died')], max_length=20)),
-                ('to_state', models.CharField(choices=[('screened', 'screened'), ('eligible', 'eligible'), ('ineligible', 'ineligible'), ('declined', 'declined'), ('consented', 'consented'), ('baseline_complete', 'baseline complete'), ('randomised', 'randomised'), ('in_follow_up', 'in follow up'), ('completed', 'completed'), ('withdrawn', 'withdrawn'), ('lost_to_follow_up', 'lost to follow up'), ('died', 'died')], max_length=20)),
-                ('at', models.DateTimeField()),
-                ('actor', models.CharField(max_length=150)),
-                ('reason', models.TextField(blank=True)),
-                ('protocol_hash', models.CharField(blank=True, max_length=64)),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='status_events', to='participants.participant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_state",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("screened", "screened"),
+                            ("eligible", "eligible"),
+                            ("ineligible", "ineligible"),
+                            ("declined", "declined"),
+                            ("consented", "consented"),
+                            ("baseline_complete", "baseline complete"),
+                            ("randomised", "randomised"),
+                            ("in_follow_up", "in follow up"),
+                            ("completed", "completed"),
+                            ("withdrawn", "withdrawn"),
+                            ("lost_to_follow_up", "lost to follow up"),
+                            ("died", "died"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_state",
+                    models.CharField(
+                        choices=[
+                            ("screened", "screened"),
+                            ("eligible", "eligible"),
+                            ("ineligible", "ineligible"),
+                            ("declined", "declined"),
+                            ("consented", "consented"),
+                            ("baseline_complete", "baseline complete"),
+                            ("randomised", "randomised"),
+                            ("in_follow_up", "in follow up"),
+                            ("completed", "completed"),
+                            ("withdrawn", "withdrawn"),
+                            ("lost_to_follow_up", "lost to follow up"),
+                            ("died", "died"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("actor", models.CharField(max_length=150)),
+                ("reason", models.TextField(blank=True)),
+                ("protocol_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="status_events",
+                        to="participants.participant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('at', 'id'),
+                "ordering": ("at", "id"),
             },
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.UniqueConstraint(fields=('site', 'number'), name='one_number_per_site'),
+            model_name="participant",
+            constraint=models.UniqueConstraint(fields=("site", "number"), name="one_number_per_site"),
         ),
         migrations.AddIndex(
-            model_name='statusevent',
-            index=models.Index(fields=['to_state'], name='participant_to_stat_171ac4_idx'),
+            model_name="statusevent",
+            index=models.Index(fields=["to_state"], name="participant_to_stat_171ac4_idx"),
         ),
     ]

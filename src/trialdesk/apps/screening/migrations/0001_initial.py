@@ -5,34 +5,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('participants', '0001_initial'),
-        ('trial', '0001_initial'),
+        ("participants", "0001_initial"),
+        ("trial", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Screening',
+            name="Screening",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('screened_on', models.DateField()),
-                ('referral_source', models.CharField(max_length=200)),
-                ('answers', models.JSONField(help_text='criterion code -> answer (bool, ICD-10 codes, or age in years)')),
-                ('verdict', models.CharField(choices=[('eligible', 'eligible'), ('ineligible', 'ineligible')], max_length=10)),
-                ('reasons', models.JSONField(default=list, help_text='failed criteria: code, text, rescreen_allowed')),
-                ('screened_by', models.CharField(max_length=150)),
-                ('recorded_at', models.DateTimeField()),
-                ('protocol_hash', models.CharField(max_length=64)),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='screenings', to='participants.participant')),
-                ('rescreen_of', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='rescreening', to='screening.screening')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='screenings', to='trial.site')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("screened_on", models.DateField()),
+                ("referral_source", models.CharField(max_length=200)),
+                (
+                    "answers",
+                    models.JSONField(
+                        help_text="criterion code -> answer (bool, ICD-10 codes, or age in years)"
+                    ),
+                ),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[("eligible", "eligible"), ("ineligible", "ineligible")], max_length=10
+                    ),
+                ),
+                (
+                    "reasons",
+                    models.JSONField(default=list, help_text="failed criteria: code, text, rescreen_allowed"),
+                ),
+                ("screened_by", models.CharField(max_length=150)),
+                ("recorded_at", models.DateTimeField()),
+                ("protocol_hash", models.CharField(max_length=64)),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="screenings",
+                        to="participants.participant",
+                    ),
+                ),
+                (
+                    "rescreen_of",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rescreening",
+                        to="screening.screening",
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="screenings",
+                        to="trial.site",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-screened_on', '-id'),
-                'indexes': [models.Index(fields=['site', 'screened_on'], name='screening_s_site_id_991a9c_idx'), models.Index(fields=['verdict'], name='screening_s_verdict_f7f1c2_idx')],
+                "ordering": ("-screened_on", "-id"),
+                "indexes": [
+                    models.Index(fields=["site", "screened_on"], name="screening_s_site_id_991a9c_idx"),
+                    models.Index(fields=["verdict"], name="screening_s_verdict_f7f1c2_idx"),
+                ],
             },
         ),
     ]

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "participants"
+urlpatterns = [
+    path("", views.participant_list, name="list"),
+    path("<str:trial_id>/", views.participant_detail, name="detail"),
+    path("<str:trial_id>/personal/", views.personal_data, name="personal"),
+    path("<str:trial_id>/status/", views.record_status, name="status"),
+]
