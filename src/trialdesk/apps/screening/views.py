@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 
 from trialdesk.apps.accounts.permissions import scope
 from trialdesk.apps.participants.services import PersonalDetails
@@ -33,6 +34,7 @@ def screening_log(request):
     return render(request, "screening/log.html", {"form": form, "screenings": screenings})
 
 
+@sensitive_post_parameters("cpr", "name", "contact")
 @login_required
 def screen_person(request):
     require(request, "screen")
