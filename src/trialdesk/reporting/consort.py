@@ -13,8 +13,9 @@ Rules (each a CONSORT box):
 * randomised = participants with a ``randomised`` event; allocated per arm from ``participants.arm``;
 * received the allocated intervention: in an arm that receives the intervention, attended at least
   one session (``dose``); in a comparison arm (treatment as usual), everyone allocated;
-* lost to follow-up: last state lost / died, or withdrawn from data collection; discontinued
-  intervention: withdrawn from the intervention only (or a ``discontinued`` event);
+* lost to follow-up: last follow-up state lost / died, or withdrawn (from data collection or all use
+  of data); discontinued intervention: withdrawal scope ``intervention`` (the participant stays in
+  follow-up, so there is no status event for it) or a ``discontinued`` event;
 * analysed (intention to treat) = allocated minus those who withdrew consent to all use of their
   data; the number with the primary outcome observed is given beside it.
 
@@ -37,7 +38,10 @@ LOST_STATES = {"lost", "lost_to_follow_up"}
 DIED = "died"
 WITHDRAWN = "withdrawn"
 DISCONTINUED = "discontinued"
-ENDPOINT_STATES = LOST_STATES | {DIED, WITHDRAWN, "completed"}
+IN_FOLLOW_UP = "in_follow_up"
+# The last of these events is a participant's follow-up status: someone lost and found again is back
+# in follow-up (issue 3's pipeline allows lost -> in_follow_up).
+ENDPOINT_STATES = LOST_STATES | {DIED, WITHDRAWN, "completed", IN_FOLLOW_UP}
 SCOPE_INTERVENTION = "intervention"
 SCOPE_DATA = "data_collection"
 SCOPES_ALL = {"all", "all_data"}
@@ -223,20 +227,20 @@ def count_consort(
                 flow.lost[reason or "reason not recorded"] += 1
             elif state == DIED:
                 flow.lost["died"] += 1
-            elif state == WITHDRAWN and scope == SCOPE_INTERVENTION:
-                flow.discontinued[reason or "withdrew from the intervention"] += 1
-            elif state == WITHDRAWN:
-                flow.lost[
-                    reason
-                    or (
-                        "withdrew consent to all use of data"
-                        if scope in SCOPES_ALL
-                        else "withdrew from data collection"
-                    )
-                ] += 1
-            if tid in discontinued_ids and not (state == WITHDRAWN and scope == SCOPE_INTERVENTION):
+            elif state == WITHDRAWN and scope != SCOPE_INTERVENTION:
+                default = (
+                    "withdrew consent to all use of data"
+                    if scope in SCOPES_ALL
+                    else "withdrew from data collection"
+                )
+                flow.lost[reason or default] += 1
+            if tid in discontinued_ids:
                 why = events.loc[(events["trial_id"] == tid) & (events["to_state"] == DISCONTINUED), "reason"]
                 flow.discontinued[_text(why.iloc[-1]) or "reason not recorded"] += 1
+            elif scope == SCOPE_INTERVENTION:  # stays in follow-up: no status event, only the scope
+                flow.discontinued[
+                    (reason if state == WITHDRAWN else "") or "withdrew from the intervention"
+                ] += 1
             if scope in SCOPES_ALL:
                 flow.excluded_from_analysis["withdrew consent to all use of data"] += 1
             else:

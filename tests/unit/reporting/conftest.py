@@ -135,7 +135,7 @@ def make_tables(n: int = 40, seed: int = 7) -> dict[str, pd.DataFrame]:
         elif end_roll < 0.19:
             status, scope, last_visit, reason = "withdrawn", "all_data", 0, "all_data"
         elif end_roll < 0.24 and arm == "IMR":
-            status, scope, last_visit, reason = "withdrawn", "intervention", 21, "intervention"
+            status, scope, last_visit, reason = "completed", "intervention", 21, None
         elif end_roll < 0.26:
             status, last_visit, reason = "died", 9, "died"
         else:
