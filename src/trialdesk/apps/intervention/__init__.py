@@ -1,0 +1,1 @@
+"""IMR delivery: groups, sessions, attendance, recovery goals, fidelity ratings and dose."""

@@ -1,0 +1,82 @@
+"""Shared helpers of the intervention services: protocol settings, arm checks, local dates, the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from trialdesk import clock
+from trialdesk.apps.ledger.services import Context, append
+from trialdesk.apps.participants.models import Participant
+from trialdesk.apps.randomisation.models import Allocation
+from trialdesk.apps.trial.services import active_protocol
+from trialdesk.errors import UserError
+
+from ..models import Group
+
+
+def zone() -> str:
+    """The trial's wall-clock zone: Django's TIME_ZONE (Europe/Copenhagen)."""
+    return settings.TIME_ZONE
+
+
+def local_date(instant: dt.datetime) -> dt.date:
+    return instant.astimezone(ZoneInfo(zone())).date()
+
+
+def local_today() -> dt.date:
+    return local_date(clock.now())
+
+
+def intervention():
+    return active_protocol().intervention
+
+
+def intervention_arm() -> str:
+    return intervention().arm
+
+
+def require_intervention_arm(participant: Participant) -> Allocation:
+    """The participant's allocation, or a UserError unless it is to the intervention arm."""
+    allocation = Allocation.objects.filter(participant=participant).first()
+    arm = intervention_arm()
+    if allocation is None:
+        raise UserError(
+            f"arm rule: {participant.trial_id} has not been randomised; only participants "
+            f"allocated to {arm} can take part in {arm} groups"
+        )
+    if allocation.arm != arm:
+        raise UserError(
+            f"arm rule: {participant.trial_id} is not allocated to {arm}; only participants "
+            f"allocated to {arm} can be placed in {arm} groups"
+        )
+    return allocation
+
+
+def module_numbers() -> tuple[int, ...]:
+    return tuple(module.number for module in intervention().modules)
+
+
+def record(
+    context: Context,
+    group: Group,
+    *,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    participant: str = "",
+    **fields: Any,
+) -> None:
+    """Append a ledger entry for a write to ``group`` or something in it."""
+    append(
+        context,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        site=group.site.code,
+        participant=participant,
+        **fields,
+    )
