@@ -50,7 +50,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 #: Transitions that need a reason (they end or reverse a participant's course).
 NEEDS_REASON = frozenset({S.WITHDRAWN, S.LOST_TO_FOLLOW_UP, S.DIED, S.DECLINED})
 
-#: States in which the participant has been randomised (for "after randomisation" checks).
+#: States in which the participant has been randomised and is still followed or has finished. Withdrawn and
+#: died are left out: they can also happen before randomisation (look for an allocation instead).
 AFTER_RANDOMISATION = frozenset({S.RANDOMISED, S.IN_FOLLOW_UP, S.COMPLETED, S.LOST_TO_FOLLOW_UP})
 
 CHOICES = tuple((state.value, state.label) for state in State)
