@@ -202,6 +202,12 @@ def count_consort(
         ]
         observed = {str(t) for t in hit["trial_id"]}
 
+    arm_codes = set(allocated["arm"].astype(str))
+    if not set(intervention_arms) & arm_codes and attended:
+        # Not told (or told in other codes, as in a blinded snapshot): the arms whose members have dose rows.
+        intervention_arms = set(
+            allocated.loc[allocated["trial_id"].astype(str).isin(attended), "arm"].astype(str)
+        )
     for arm, rows in allocated.groupby(allocated["arm"].astype(str), sort=True):
         flow = counts.arms.setdefault(str(arm), ArmFlow(receives_intervention=arm in intervention_arms))
         for row in rows.itertuples():

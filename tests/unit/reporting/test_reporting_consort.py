@@ -272,3 +272,12 @@ def test_open_svg_hides_arm_names_and_intervention_only_counts(counts):
 def test_mismatches_are_announced_on_the_diagram(counts):
     svg = consort_svg(counts, arm_view(hand_built()["participants"], TRIAL, closed=True), problems=["x"])
     assert "The counts do not reconcile: 1 mismatch(es)" in svg
+
+
+def test_intervention_arm_is_inferred_from_dose_when_not_given():
+    tables = hand_built()
+    tables["participants"]["arm"] = tables["participants"]["arm"].map({"IMR": "A", "TAU": "B"})
+    counts = count_consort(tables)
+    assert counts.arms["A"].receives_intervention
+    assert not counts.arms["B"].receives_intervention
+    assert counts.arms["A"].received == 1
