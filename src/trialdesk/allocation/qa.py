@@ -82,6 +82,7 @@ class QAReport:
     seed: int
     list_sha256: str
     reproducible: bool | None  # regenerating from the recorded seed gives this list (None: cannot tell)
+    protocol_matches: bool | None  # the list records the scheme's protocol hash (None: one is missing)
     strata: tuple[StratumQA, ...]
     methods: tuple[MethodQA, ...]
 
@@ -162,6 +163,11 @@ def qa_list(
         seed=seed,
         list_sha256=allocation_list.source_sha256 or allocation_list.sha256,
         reproducible=reproduces(allocation_list, scheme),
+        protocol_matches=(
+            None
+            if allocation_list.info.protocol_hash is None or scheme.protocol_hash is None
+            else allocation_list.info.protocol_hash == scheme.protocol_hash
+        ),
         strata=strata_qa,
         methods=tuple(found),
     )

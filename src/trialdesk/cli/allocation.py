@@ -209,6 +209,10 @@ def _print_report(report: QAReport, scheme: AllocationScheme) -> None:
         console.width = max(console.width, 112)
     reproducible = {True: "yes", False: "NO", None: "cannot tell"}[report.reproducible]
     console.print(f"list sha256 {report.list_sha256}; regenerates from its seed: {reproducible}")
+    if report.protocol_matches is False:
+        console.print(
+            "warning: the list was made under another version of the protocol (protocol_hash differs)"
+        )
     console.print(
         f"{report.n_sims} simulated recruitments of {report.n_participants} participants "
         f"(seed {report.seed}). Imbalance = sum over arms of |count - n x share| (|A - B| at 1:1), "

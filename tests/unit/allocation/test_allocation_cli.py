@@ -117,6 +117,19 @@ def test_qa_table(list_file, capsys):
     for method in ("list", "blocks", "minimisation"):
         assert method in out
     assert "0.708" in out  # the Blackwell-Hodges reference for fixed blocks of 4
+    assert "another version of the protocol" not in out
+
+
+def test_qa_warns_about_a_list_made_under_another_protocol(list_file, tmp_path, capsys):
+    other = tmp_path / "other.toml"
+    other.write_text(
+        EMBEDDED_PROTOCOL.read_text().replace("target_participants = 200", "target_participants = 210")
+    )
+    status, out, err = run(capsys, "qa", str(list_file), "--n-sims", "5", "--protocol", str(other))
+    assert status == 0, err
+    assert "warning: the list was made under another version of the protocol" in out
+    status, out, _ = run(capsys, "qa", str(list_file), "--n-sims", "5", "--protocol", str(other), "--json")
+    assert json.loads(out)["protocol_matches"] is False
 
 
 def test_qa_json_with_uneven_recruitment(list_file, capsys):

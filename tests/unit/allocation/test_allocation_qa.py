@@ -46,6 +46,7 @@ def test_qa_of_a_generated_list():
     allocation_list = generate_list(SCHEME, seed=20110228, per_stratum=70)
     report = qa_list(allocation_list, SCHEME, n_participants=200, n_sims=60, seed=1)
     assert report.reproducible is True
+    assert report.protocol_matches is None  # neither side has a protocol hash here
     assert report.list_sha256 == allocation_list.sha256
     assert [m.method for m in report.methods] == ["list", "blocks", "minimisation"]
     listed = report.method("list")
