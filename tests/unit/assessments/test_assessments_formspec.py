@@ -42,6 +42,12 @@ def test_weighted_audit_items_offer_only_their_allowed_values():
         assert [o.value for o in field.options] == ["0", "2", "4"]
 
 
+def test_half_points_are_typed_with_their_step():
+    field = build(LIBRARY.get("ymrs")).field("1")
+    assert (field.widget, field.step, field.minimum, field.maximum) == ("number", "0.5", "0", "4")
+    assert field.options[1].value == "0.5"
+
+
 def test_dudit_weighted_items_too():
     spec = build(LIBRARY.get("dudit"))
     assert [o.value for o in spec.field("10").options] == ["0", "2", "4"]

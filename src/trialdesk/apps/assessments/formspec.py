@@ -99,8 +99,17 @@ def number_text(value: float | int | None) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _evenly_spaced_by_one(values: tuple[float | int, ...]) -> bool:
-    return all(Fraction(str(b)) - Fraction(str(a)) == 1 for a, b in pairwise(values))
+def _typed_step(values: tuple[float | int, ...]) -> str | None:
+    """The step of an evenly spaced set with steps of at most 1 (typed as a number), else None.
+
+    Whole points (PANSS 1-7) and half points (YMRS 0, 0.5, ..., 4) are typed; weighted sets (AUDIT 9-10:
+    0, 2, 4) and irregular ones are picked from a list holding only their values.
+    """
+    steps = {Fraction(str(b)) - Fraction(str(a)) for a, b in pairwise(values)}
+    if len(steps) != 1:
+        return None
+    (step,) = steps
+    return number_text(float(step)) if step <= 1 else None
 
 
 def _option_label(item: Item, value: float | int) -> str:
@@ -121,8 +130,8 @@ def field_for(item: Item) -> FieldSpec:
     if item.kind == "choice":
         widget = "select"
     elif item.numeric:
-        # Consecutive whole values are typed (fast); irregular or weighted sets offer only their values.
-        widget = "number" if not item.allowed or _evenly_spaced_by_one(item.allowed) else "select"
+        # Whole or half points are typed (fast); irregular or weighted sets offer only their values.
+        widget = "number" if not item.allowed or _typed_step(item.allowed) else "select"
         if widget == "select" and not options:
             options = tuple(Option(number_text(v), _option_label(item, v)) for v in item.allowed)
     elif item.kind == "icd10":
@@ -131,11 +140,8 @@ def field_for(item: Item) -> FieldSpec:
         widget = "textarea" if item.max_length is None or item.max_length >= TEXTAREA_FROM else "text"
     step = ""
     if item.numeric:
-        step = (
-            "1"
-            if item.allowed and _evenly_spaced_by_one(item.allowed)
-            else (number_text(item.step) if item.step else "any")
-        )
+        typed = _typed_step(item.allowed) if item.allowed else None
+        step = typed or (number_text(item.step) if item.step else "any")
     return FieldSpec(
         code=item.code,
         label=item.label,
