@@ -21,7 +21,8 @@ def _ledger_safe_flush() -> None:
         return
 
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
-        statements = original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        statements = original(self, style, tables, reset_sequences=reset_sequences,
+                              allow_cascade=allow_cascade)
         if triggers.TABLE not in tables:
             return statements
         vendor = self.connection.vendor

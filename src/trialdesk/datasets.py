@@ -148,5 +148,6 @@ def check(name: str, frame: pd.DataFrame) -> pd.DataFrame:
             raise UserError(f"table {name}, row {row + 1}: column {column.name} must not be empty")
     if frame.duplicated(list(table.key)).any():
         row = int(frame.duplicated(list(table.key)).to_numpy().argmax())
-        raise UserError(f"table {name}, row {row + 1}: duplicate key {dict(frame.iloc[row][list(table.key)])}")
+        key = dict(frame.iloc[row][list(table.key)])
+        raise UserError(f"table {name}, row {row + 1}: duplicate key {key}")
     return frame[table.column_names]

@@ -4,7 +4,13 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from trialdesk.apps.accounts.permissions import allowed, is_blinded, scope, sites_for
-from trialdesk.apps.accounts.roles import ACTIONS, PERSONAL_DATA_ACTIONS, ROLE_ACTIONS, UNBLINDED_ACTIONS, Role
+from trialdesk.apps.accounts.roles import (
+    ACTIONS,
+    PERSONAL_DATA_ACTIONS,
+    ROLE_ACTIONS,
+    UNBLINDED_ACTIONS,
+    Role,
+)
 from trialdesk.apps.accounts.services import create_user, grant_role
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.services import Context

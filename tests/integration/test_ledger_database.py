@@ -1,4 +1,4 @@
-"""The ledger in a real database: appends chain, the database refuses UPDATE/DELETE, verify names tampering."""
+"""The ledger in a real database: appends chain, UPDATE/DELETE are refused, verify names tampering."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -49,7 +49,8 @@ def test_change_without_reason_is_refused_and_nothing_written():
 ])
 def test_raw_update_and_delete_fail_in_the_database(statement):
     _append_three()
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    refused = pytest.raises(DatabaseError, match="append-only")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
     assert LedgerEntry.objects.filter(actor="dorte").count() == 3
 

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-PURE = ["protocol", "instruments", "allocation", "stats", "design", "simulation", "reporting", "datasets", "errors", "clock", "visits"]
+PURE = ["protocol", "instruments", "allocation", "stats", "design", "simulation", "reporting",
+        "datasets", "errors", "clock", "visits"]
 
 
 @pytest.mark.parametrize("package", PURE)

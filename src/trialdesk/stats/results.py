@@ -39,7 +39,8 @@ def coefficient_table(
     """Tidy coefficient table; ``df=None`` (or inf) means Wald z tests."""
     estimate = np.asarray(estimate, dtype=float)
     se = np.asarray(se, dtype=float)
-    dfs = np.full(estimate.shape, np.inf) if df is None else np.broadcast_to(np.asarray(df, float), estimate.shape)
+    dfs = (np.full(estimate.shape, np.inf) if df is None
+           else np.broadcast_to(np.asarray(df, float), estimate.shape))
     statistic = estimate / se
     quantile = np.where(np.isfinite(dfs), sps.t.ppf(0.5 + level / 2, np.where(np.isfinite(dfs), dfs, 1.0)),
                         sps.norm.ppf(0.5 + level / 2))
@@ -146,7 +147,8 @@ class ModelResult:
         return "\n".join(lines)
 
     def summary_html(self) -> str:
-        head = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in self._header())
+        head = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                       for k, v in self._header())
         parts = [f'<table class="model-header">{head}</table>',
                  self.coefficients.to_html(index=False, float_format=lambda v: f"{v:.6g}",
                                            classes="coefficients")]
@@ -155,6 +157,7 @@ class ModelResult:
                          for k, v in self.variance_components.items())
             parts.append(f'<table class="variance-components">{vc}</table>')
         for name, table in self.tables.items():
-            parts.append(f"<h4>{html.escape(name)}</h4>" + table.to_html(index=False, float_format=lambda v: f"{v:.6g}"))
+            rendered = table.to_html(index=False, float_format=lambda v: f"{v:.6g}")
+            parts.append(f"<h4>{html.escape(name)}</h4>" + rendered)
         parts += [f'<p class="note">{html.escape(m)}</p>' for m in self.messages]
         return "\n".join(parts)

@@ -42,7 +42,8 @@ def grant_role(user, role: Role | str, context: Context, *, site: Site | None = 
     if unblinded and role not in MAY_BE_UNBLINDED:
         raise UserError(f"the {role.label} role cannot be named unblinded")
     others = {Role(m.role) for m in Membership.objects.filter(user=user)}
-    sees_arms = unblinded or role in UNBLINDED_BY_ROLE or Membership.objects.filter(user=user, unblinded=True).exists()
+    already_unblinded = Membership.objects.filter(user=user, unblinded=True).exists()
+    sees_arms = unblinded or role in UNBLINDED_BY_ROLE or already_unblinded
     if role is Role.ASSESSOR and (others & UNBLINDED_BY_ROLE or sees_arms):
         raise UserError(f"{user.username} sees allocations in another role and cannot be a blinded assessor")
     if Role.ASSESSOR in others and sees_arms:

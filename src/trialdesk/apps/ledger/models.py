@@ -44,4 +44,5 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.entity} {self.entity_id}"
+        when = f"{self.at:%Y-%m-%d %H:%M}"
+        return f"#{self.seq} {when} {self.actor} {self.action} {self.entity} {self.entity_id}"

@@ -14,7 +14,7 @@ from trialdesk.apps.trial.models import Site
 from trialdesk.apps.trial.services import install_protocol
 
 #: Shown on screen by ``trialdesk demo``: demo data only, never for real participants.
-DEMO_PASSWORD = "trialdesk-demo"
+DEMO_PASSWORD = "trialdesk-demo"  # noqa: S105 - printed on screen; demo data only
 
 
 @dataclass(frozen=True)

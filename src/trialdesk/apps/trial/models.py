@@ -16,7 +16,8 @@ class ProtocolVersion(models.Model):
     class Meta:
         ordering = ["-loaded_at"]
         constraints = [
-            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True), name="one_active_protocol"),
+            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True),
+                                    name="one_active_protocol"),
         ]
 
     def __str__(self) -> str:
