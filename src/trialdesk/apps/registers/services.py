@@ -140,12 +140,18 @@ def import_register(
                 not_stored.append({"row": row.row, "trial_id": person.trial_id, "reason": reason})
             else:
                 new_events.append((row, person))
-        for row, person in new_events:
-            event = RegisterEvent.objects.create(
-                participant=person, kind=row.event, starts_on=row.start, ends_on=row.end,
-                row_hash=event_hash(person.trial_id, row.event, row.start, row.end),
-                register_import=register_import,
-            )  # fmt: skip
+        created = RegisterEvent.objects.bulk_create(
+            [
+                RegisterEvent(
+                    participant=person, kind=row.event, starts_on=row.start, ends_on=row.end,
+                    row_hash=event_hash(person.trial_id, row.event, row.start, row.end),
+                    register_import=register_import,
+                )
+                for row, person in new_events
+            ],
+            batch_size=500,
+        )
+        for event, (row, person) in zip(created, new_events, strict=True):
             append(
                 context, action="create", entity="register-event", entity_id=event.pk,
                 new={"kind": row.event, "starts_on": row.start, "ends_on": row.end,
