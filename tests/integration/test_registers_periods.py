@@ -153,3 +153,29 @@ def test_register_table_from_imported_events_and_follow_up_in_the_database(monke
     assert leaves_all.trial_id not in set(frame.trial_id)
     assert not_randomised.trial_id not in set(frame.trial_id)
     assert len(frame) == 2 + 1 + 1
+
+
+@pytest.mark.django_db
+def test_the_baseline_visits_date_in_the_assessments_app_starts_follow_up(monkeypatch):
+    from trialdesk.apps.assessments.services.schedule import change_baseline_date
+
+    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+    ctx = install()
+    dated, undated = randomised(ctx, BASELINE), randomised(ctx, BASELINE)  # status events on 10 March 2011
+    with clock.frozen(dt.datetime(2011, 4, 1, 12, tzinfo=dt.UTC)):
+        change_baseline_date(dated, D(2011, 3, 15), ctx, reason="baseline interview held on 15 March")
+    rows = []
+    for person in (dated, undated):
+        cpr = read_personal_data(person, ctx).cpr
+        rows += [(cpr, "er_visit", "2011-03-12", ""), (cpr, "admission", "2011-12-10", "2011-12-20")]
+    import_register(csv_bytes(rows), "x.csv", Context(actor="keeper", channel="import"), user=keeper())
+    frame = register_table()
+    by_key = {(r.trial_id, r.period): r for r in frame.itertuples(index=False)}
+    # Baseline 15 March: m9 is 15 December; the 12 March visit is before follow-up; the stay's nights of
+    # 10..14 December (5) fall in baseline-m9 and 15..19 December (5) in m9-m21.
+    assert by_key[(dated.trial_id, "baseline-m9")].er_visits == 0
+    assert by_key[(dated.trial_id, "baseline-m9")].bed_days == 5
+    assert by_key[(dated.trial_id, "m9-m21")].bed_days == 5
+    # No dated baseline visit: the status event's 10 March; m9 is 10 December, the whole stay is in m9-m21.
+    assert by_key[(undated.trial_id, "baseline-m9")].er_visits == 1
+    assert by_key[(undated.trial_id, "m9-m21")].bed_days == 10

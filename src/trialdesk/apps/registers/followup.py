@@ -1,8 +1,8 @@
 """Each participant's register follow-up, read from the database, and the ``register`` table built on it.
 
-* Start: the baseline date. Until the assessments app records the baseline visit's date, it is the
-  local date of the participant's ``baseline_complete`` status event; only randomised participants are
-  followed (intention to treat).
+* Start: the baseline date, the target of the participant's baseline (month 0) visit in the assessments
+  app; for a participant whose baseline visit has no date yet, the local date of the
+  ``baseline_complete`` status event. Only randomised participants are followed (intention to treat).
 * End (exclusive): the end of the last counting period, or earlier at the first of: withdrawal from
   register data collection (from the withdrawal date: ``consent.may_collect`` refuses data dated on or
   after it), death or loss to follow-up (after the day the status event was recorded; that is the date
@@ -29,7 +29,6 @@ from .periods import ONE_DAY, Event, Observation, counts, periods
 
 #: States whose status event ends register follow-up (the day after it was recorded).
 ENDING_STATES = (State.DIED, State.LOST_TO_FOLLOW_UP)
-BASELINE_SOURCE = "status event baseline_complete (local date)"
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,7 @@ def _local(moment: dt.datetime) -> dt.date:
 
 def follow_up(participant_ids: list[int] | None = None) -> dict[int, FollowUp]:
     """FollowUp per participant id (all participants, or those given), in a fixed number of queries."""
+    from trialdesk.apps.assessments.models import Visit
     from trialdesk.apps.consent.models import ConsentRecord, Withdrawal
 
     forms = active_protocol().consent.forms
@@ -81,6 +81,8 @@ def follow_up(participant_ids: list[int] | None = None) -> dict[int, FollowUp]:
         elif event.to_state in ENDING_STATES:
             # The latest such event: someone found again and later lost ends at the later loss.
             ended[event.participant_id] = _local(event.at) + ONE_DAY
+    anchors = Visit.objects.filter(participant_id__in=wanted, month=0, target__isnull=False)
+    baseline.update(anchors.values_list("participant_id", "target"))
     consented: dict[int, dt.date] = {}
     for record in ConsentRecord.objects.filter(participant_id__in=wanted).order_by("recorded_at", "id"):
         days = [getattr(record, f"{form}_on") for form in forms]
