@@ -26,4 +26,5 @@ urlpatterns = [
     path("registers/", include("trialdesk.apps.registers.urls")),
     path("assessments/", include("trialdesk.apps.assessments.urls")),
     path("r/", include("trialdesk.apps.assessments.public_urls")),
+    path("imr/", include("trialdesk.apps.intervention.urls")),
 ]

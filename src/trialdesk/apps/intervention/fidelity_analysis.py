@@ -34,13 +34,11 @@ def pairs(ratings: pd.DataFrame) -> pd.DataFrame:
 
     ``ratings`` has columns rating_id, double_of, score and one column per item (``item_<code>``).
     """
-    seconds = ratings[ratings["double_of"].notna() & (ratings["double_of"] != "")]
-    firsts = ratings.set_index("rating_id")
+    is_double = ratings["double_of"].notna() & (ratings["double_of"] != "")
     value_columns = ["score", *[c for c in ratings.columns if c.startswith("item_")]]
-    joined = seconds.set_index("double_of")[value_columns].join(
-        firsts[value_columns], lsuffix="_2", rsuffix="_1", how="inner"
-    )
-    return joined.reset_index(names="rating_id")
+    firsts = ratings.loc[~is_double, ["rating_id", *value_columns]]
+    seconds = ratings.loc[is_double, ["double_of", *value_columns]].rename(columns={"double_of": "rating_id"})
+    return firsts.merge(seconds, on="rating_id", suffixes=("_1", "_2"), how="inner")
 
 
 def _kappa(first: pd.Series, second: pd.Series) -> tuple[float, float, float, str]:

@@ -43,6 +43,10 @@ class Group(models.Model):
     def weekday_name(self) -> str:
         return dict(self.WEEKDAYS)[self.weekday]
 
+    @property
+    def active_members(self) -> int:
+        return self.memberships.filter(left_on__isnull=True).count()
+
 
 class GroupMembership(models.Model):
     """A participant's time in a group; a move ends one membership and starts another."""

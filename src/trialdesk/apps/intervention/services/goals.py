@@ -127,6 +127,9 @@ def record_follow_up(
     known = [code for code, _ in GoalFollowUp.PROGRESS]
     if progress not in known:
         raise UserError(f"progress {progress!r} is not one of {', '.join(known)}")
+    session = Session.objects.select_related("group__site").get(
+        pk=session.pk
+    )  # the caller's copy may be stale
     if session.status != Session.HELD:
         raise UserError(
             f"follow-up rule: session {session.number} is {session.status}; goals are followed up at "
