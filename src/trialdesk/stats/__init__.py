@@ -11,12 +11,17 @@ from trialdesk.stats.effect_sizes import mean_difference as mean_difference
 from trialdesk.stats.effect_sizes import mean_difference_from_summary as mean_difference_from_summary
 from trialdesk.stats.effect_sizes import odds_ratio as odds_ratio
 from trialdesk.stats.effect_sizes import rate_ratio as rate_ratio
+from trialdesk.stats.formula import build_design as build_design
 from trialdesk.stats.glm import fit_glm as fit_glm
 from trialdesk.stats.glm import fit_nb as fit_nb
 from trialdesk.stats.glmm import fit_glmm as fit_glmm
 from trialdesk.stats.imputation import Imputation as Imputation
 from trialdesk.stats.imputation import impute as impute
+from trialdesk.stats.lmm import fit_lmm as fit_lmm
+from trialdesk.stats.mmrm import fit_mmrm as fit_mmrm
 from trialdesk.stats.multiplicity import adjust as adjust
+from trialdesk.stats.ols import fit_ols as fit_ols
+from trialdesk.stats.pnm import fit_pnm as fit_pnm
 from trialdesk.stats.pooling import pool as pool
 from trialdesk.stats.pooling import pool_estimates as pool_estimates
 from trialdesk.stats.sensitivity import best_worst as best_worst

@@ -1,0 +1,265 @@
+"""Design matrices from R/patsy-style formulas, with the checks a trial statistician expects.
+
+patsy does the parsing and coding: nesting (``a/(b + c*d)``), interactions, ``C(x, Treatment('TAU'))``,
+and term names such as ``treatment[T.IMR]``. The reference level of a categorical variable is the first
+in sorted order unless the formula names another. What patsy does not do, and this module adds, is
+turning every way a formula can fail on real data into a :class:`~trialdesk.errors.UserError` that
+names the column or term: a missing column, a non-numeric outcome, a formula that does not parse, a
+factor with only one level (one arm only), a constant outcome, a singular design.
+
+Mixed-model formulas may carry one extra term that patsy does not know, in lme4 or mmrm syntax:
+``(1 | id)``, ``(1 + days | id)``, ``us(visit | id)``, ``cs(visit | id)``, ``ar1(visit | id)``.
+:func:`split_formula` takes it off before patsy sees the rest.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import patsy
+
+from trialdesk.errors import UserError
+
+# Names patsy provides inside formulas, or that are functions rather than data columns.
+_FORMULA_BUILTINS = {
+    "C", "I", "Q", "Treatment", "Sum", "Poly", "Diff", "Helmert", "center", "standardize", "scale",
+    "np", "numpy", "bs", "cr", "cc", "te", "log", "exp", "sqrt", "True", "False", "None",
+}
+
+_RANDOM = re.compile(r"\+?\s*\(\s*([^()|]*?)\s*\|\s*([A-Za-z_][\w.]*)\s*\)")
+_COVARIANCE = re.compile(r"\+?\s*\b(us|cs|ar1)\(\s*([A-Za-z_][\w.]*)\s*\|\s*([A-Za-z_][\w.]*)\s*\)")
+
+
+@dataclass(frozen=True)
+class RandomTerm:
+    """An lme4-style ``(slope | group)`` term: ``slope`` is None for a random intercept only."""
+
+    group: str
+    slope: str | None = None
+    intercept: bool = True
+
+
+@dataclass(frozen=True)
+class CovarianceTerm:
+    """An mmrm-style ``us(visit | subject)`` term."""
+
+    structure: str
+    visit: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class FormulaParts:
+    fixed: str
+    random: RandomTerm | None = None
+    covariance: CovarianceTerm | None = None
+
+
+def split_formula(formula: str) -> FormulaParts:
+    """Take an lme4 ``( | )`` or mmrm ``us( | )`` term off a formula; at most one of each."""
+    random: RandomTerm | None = None
+    covariance: CovarianceTerm | None = None
+    found = _COVARIANCE.findall(formula)
+    if len(found) > 1:
+        raise UserError(f"formula {formula!r} has more than one covariance term; give one, "
+                        "e.g. us(visit | id)")
+    if found:
+        structure, visit, subject = found[0]
+        covariance = CovarianceTerm(structure, visit, subject)
+        formula = _COVARIANCE.sub("", formula, count=1)
+    terms = _RANDOM.findall(formula)
+    if len(terms) > 1:
+        raise UserError(f"formula {formula!r} has more than one random-effects term; "
+                        "only one grouping is supported")
+    if terms:
+        inside, group = terms[0]
+        parts = [p.strip() for p in inside.split("+") if p.strip()]
+        intercept = "0" not in parts and "-1" not in parts
+        slopes = [p for p in parts if p not in {"1", "0", "-1"}]
+        if len(slopes) > 1:
+            raise UserError(f"random-effects term ({inside} | {group}) has more than one slope; "
+                            "one is supported")
+        random = RandomTerm(group=group, slope=slopes[0] if slopes else None, intercept=intercept)
+        if not intercept and random.slope is None:
+            raise UserError(f"random-effects term ({inside} | {group}) has no random effect in it")
+        formula = _RANDOM.sub("", formula, count=1)
+    formula = re.sub(r"~\s*\+", "~ ", formula).strip()
+    if formula.endswith("~"):
+        formula += " 1"
+    return FormulaParts(formula, random, covariance)
+
+
+def formula_variables(formula: str) -> tuple[list[str], list[str]]:
+    """Data columns named on the left and on the right of a patsy formula (parse errors are UserErrors)."""
+    try:
+        desc = patsy.ModelDesc.from_formula(formula)
+    except patsy.PatsyError as problem:
+        raise UserError(f"formula {formula!r} does not parse: {problem.message}") from None
+
+    def names(terms: list[Any]) -> list[str]:
+        found: list[str] = []
+        for term in terms:
+            for factor in term.factors:
+                try:
+                    tree = ast.parse(factor.code, mode="eval")
+                except SyntaxError:
+                    raise UserError(f"formula {formula!r} does not parse near {factor.code!r}") from None
+                called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+                for node in ast.walk(tree):
+                    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Q"
+                            and node.args and isinstance(node.args[0], ast.Constant)
+                            and str(node.args[0].value) not in found):
+                        found.append(str(node.args[0].value))  # Q('bdi.8m') quotes a column name
+                    if (isinstance(node, ast.Name) and id(node) not in called
+                            and node.id not in _FORMULA_BUILTINS and node.id not in found):
+                        found.append(node.id)
+        return found
+
+    return names(desc.lhs_termlist), names(desc.rhs_termlist)
+
+
+@dataclass
+class Design:
+    """Outcome, fixed-effects design, and the rows of the data they came from."""
+
+    formula: str
+    outcome: str
+    y: np.ndarray
+    X: np.ndarray
+    terms: list[str]
+    frame: pd.DataFrame
+    design_info: Any
+    variables: list[str] = field(default_factory=list)
+
+    @property
+    def nobs(self) -> int:
+        return int(self.y.shape[0])
+
+
+def _check_columns(data: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        have = ", ".join(map(str, data.columns))
+        raise UserError(f"column(s) {', '.join(missing)} not in the data (columns are: {have})")
+
+
+def aliased_columns(X: np.ndarray, terms: list[str], tol: float = 1e-10) -> list[str]:
+    """Names of columns that are linear combinations of earlier columns (pivoted QR, like R's lm)."""
+    if X.shape[1] == 0:
+        return []
+    scale = np.sqrt((X**2).sum(axis=0))
+    scale[scale == 0] = 1.0
+    Xs = X / scale
+    keep: list[int] = []
+    aliased: list[str] = []
+    for j in range(X.shape[1]):
+        candidate = [*keep, j]
+        r = np.asarray(np.linalg.qr(Xs[:, candidate], mode="r"))
+        if abs(r[-1, -1]) <= tol * max(1.0, np.abs(np.diag(r)).max()):
+            aliased.append(terms[j])
+        else:
+            keep.append(j)
+    return aliased
+
+
+def build_design(formula: str, data: pd.DataFrame, *, extra: list[str] | None = None,
+                 check_rank: bool = True) -> Design:
+    """Outcome vector and fixed-effects matrix; rows missing any used column (or ``extra``) dropped.
+
+    Raises :class:`UserError` for every kind of bad input named in the module docstring.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise UserError("data must be a table (a pandas DataFrame)")
+    if "~" not in formula:
+        raise UserError(f"formula {formula!r} has no '~': write it as outcome ~ terms")
+    lhs, rhs = formula_variables(formula)
+    if not lhs:
+        raise UserError(f"formula {formula!r} has no outcome on the left of '~'")
+    extra = [c for c in (extra or []) if c not in lhs + rhs]
+    _check_columns(data, lhs + rhs + extra)
+    for name in lhs:
+        if not (pd.api.types.is_numeric_dtype(data[name]) and not pd.api.types.is_bool_dtype(data[name])):
+            raise UserError(f"outcome column {name!r} is not numeric (dtype {data[name].dtype})")
+    used = list(dict.fromkeys(lhs + rhs + extra))
+    frame = data.loc[:, used].dropna().copy()
+    if frame.empty:
+        raise UserError(f"no complete rows: every row is missing one of {', '.join(used)}")
+    for name in rhs:
+        column = frame[name]
+        if not (pd.api.types.is_numeric_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype)):
+            # Categorical columns spare patsy a per-value NA check; sorted levels keep its reference level.
+            frame[name] = pd.Categorical(frame[name], categories=sorted(frame[name].unique()))
+    try:
+        # Rows with missing values are already gone: no NA types, so patsy does not scan for them.
+        y_df, x_df = patsy.dmatrices(formula, frame, return_type="dataframe",
+                                     NA_action=patsy.NAAction(NA_types=[]), eval_env=0)
+    except patsy.PatsyError as problem:
+        raise UserError(f"formula {formula!r} cannot be evaluated on the data: {problem.message}") from None
+    except (NameError, TypeError, ValueError) as problem:
+        raise UserError(f"formula {formula!r} cannot be evaluated on the data: {problem}") from None
+    if y_df.shape[1] != 1:
+        raise UserError(f"the outcome of {formula!r} must be one numeric column")
+    info = x_df.design_info
+    for factor, factor_info in info.factor_infos.items():
+        if factor_info.type == "categorical" and len(factor_info.categories) < 2:
+            levels = ", ".join(map(str, factor_info.categories))
+            raise UserError(f"{factor.name()} has only one level ({levels}) in the complete rows: "
+                            "its effect cannot be estimated (one arm only?)")
+    y = y_df.to_numpy(dtype=float)[:, 0]
+    X = x_df.to_numpy(dtype=float)
+    terms = list(x_df.columns)
+    outcome = str(y_df.columns[0])
+    if np.ptp(y) == 0:
+        raise UserError(f"outcome {outcome!r} is constant ({y[0]:g}) in all {len(y)} complete rows")
+    if check_rank:
+        aliased = aliased_columns(X, terms)
+        if aliased:
+            raise UserError(f"singular design: {', '.join(aliased)} is a linear combination of other terms "
+                            f"in {formula!r} (or has no variation)")
+        if X.shape[1] >= len(y):
+            raise UserError(f"{X.shape[1]} coefficients but only {len(y)} complete rows")
+    return Design(formula=formula, outcome=outcome, y=y, X=X, terms=terms, frame=frame,
+                  design_info=info, variables=[c for c in used if c in lhs + rhs])
+
+
+def reference_grid(design: Design, by: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """emmeans-style estimable means: one row of L per combination of the ``by`` variables.
+
+    The grid crosses every categorical variable of the model at its observed levels, holds numeric
+    covariates at their mean over the fitted rows, and averages the grid with equal weights over the
+    variables not in ``by`` (emmeans' default "equal" weighting).
+    """
+    frame = design.frame
+    _, rhs = formula_variables(design.formula)
+    categorical: set[str] = set()
+    for factor, factor_info in design.design_info.factor_infos.items():
+        if factor_info.type == "categorical":
+            tree = ast.parse(factor.code, mode="eval")
+            categorical |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in rhs}
+    categorical |= set(by)
+    axes: dict[str, list[Any]] = {}
+    for name in rhs + [b for b in by if b not in rhs]:
+        if name in categorical:
+            axes[name] = sorted(pd.unique(frame[name].to_numpy()).tolist())
+        else:
+            axes[name] = [float(frame[name].mean())]
+    combos = list(itertools.product(*axes.values()))
+    grid = pd.DataFrame(combos, columns=list(axes))
+    (rows,) = patsy.build_design_matrices([design.design_info], grid, return_type="matrix",
+                                          NA_action=patsy.NAAction(NA_types=[]))
+    rows = np.asarray(rows, dtype=float)
+    if not by:
+        return pd.DataFrame(index=[0]), rows.mean(axis=0, keepdims=True)
+    positions = [list(axes).index(b) for b in by]
+    keys = [tuple(combo[i] for i in positions) for combo in combos]
+    unique_keys = sorted(set(keys))
+    index = {key: i for i, key in enumerate(unique_keys)}
+    member = np.array([index[key] for key in keys])
+    L = np.array([rows[member == i].mean(axis=0) for i in range(len(unique_keys))])
+    return pd.DataFrame(unique_keys, columns=by), L

@@ -1,0 +1,163 @@
+"""Mixed model for repeated measures (MMRM): visits within subjects, no random effects.
+
+Python has no maintained MMRM (statsmodels' MixedLM cannot put an unstructured covariance on the
+residuals), so the likelihood is written in :mod:`trialdesk.stats.reml`. Each subject is one block
+whose covariance is the sub-matrix of the visit covariance for the visits it has (unstructured,
+compound symmetry or AR(1)); the REML fit, Kenward–Roger adjusted covariance and df (as SAS
+``DDFM=KR`` and pbkrtest compute them) and Satterthwaite df come from that module.
+
+Results: the fixed effects, least-squares means per arm and visit as emmeans computes them (equal
+weights over the other factors' levels, covariates at their mean), and the visit-specific arm
+differences — the "model-estimated means" and effects of a trial's results table.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from trialdesk.errors import UserError
+from trialdesk.stats.covariance import STRUCTURES
+from trialdesk.stats.formula import Design, build_design, reference_grid, split_formula
+from trialdesk.stats.reml import (
+    GaussianBlocks,
+    GaussianFit,
+    fit_blocks,
+    kenward_roger,
+    kenward_roger_df,
+    make_blocks,
+    satterthwaite_df,
+)
+from trialdesk.stats.results import ModelResult, coefficient_table
+
+MmrmDf = Literal["kenward-roger", "satterthwaite", "none"]
+
+
+class Inference:
+    """Covariance and df for linear combinations ``L beta`` under one small-sample method."""
+
+    def __init__(self, fit: GaussianFit, method: MmrmDf) -> None:
+        self.fit, self.method = fit, method
+        self.vcov = fit.vcov
+        if method == "kenward-roger":
+            self.vcov, self._pieces = kenward_roger(fit)
+
+    def table(self, L: np.ndarray, level: float) -> pd.DataFrame:
+        L = np.atleast_2d(L)
+        estimate = L @ self.fit.beta
+        se = np.sqrt(np.einsum("ip,pq,iq->i", L, self.vcov, L))
+        if self.method == "kenward-roger":
+            df: np.ndarray | None = kenward_roger_df(L, self.vcov, self._pieces)
+        elif self.method == "satterthwaite":
+            df = satterthwaite_df(self.fit, L)
+        else:
+            df = None
+        return coefficient_table([""] * len(L), estimate, se, df, level=level)
+
+
+def _setup(data: pd.DataFrame, formula: str, visit: str | None, subject: str | None,
+           covariance: str | None) -> tuple[Design, str, str, str, np.ndarray, list[str], np.ndarray]:
+    """Design, covariance name, visit and subject columns, visit codes and labels, subject codes."""
+    parts = split_formula(formula)
+    if parts.random is not None:
+        raise UserError("an MMRM has no random effects: use us(visit | subject) instead of ( | )")
+    if parts.covariance is not None:
+        visit = visit or parts.covariance.visit
+        subject = subject or parts.covariance.subject
+        covariance = covariance or parts.covariance.structure
+        if (visit, subject) != (parts.covariance.visit, parts.covariance.subject):
+            raise UserError("the visit/subject options disagree with the formula's covariance term")
+    covariance = covariance or "us"
+    if covariance not in STRUCTURES:
+        raise UserError(f"covariance structure {covariance!r} is not one of {', '.join(STRUCTURES)}")
+    if visit is None or subject is None:
+        raise UserError("an MMRM needs the visit and subject columns: "
+                        "write us(visit | subject) in the formula")
+    design = build_design(parts.fixed, data, extra=[visit, subject])
+    frame = design.frame
+    if frame.duplicated([subject, visit]).any():
+        row = frame.index[frame.duplicated([subject, visit])][0]
+        raise UserError(f"subject {frame.loc[row, subject]!r} has visit {frame.loc[row, visit]!r} "
+                        "more than once")
+    visit_codes, visit_levels = pd.factorize(frame[visit], sort=True)
+    subject_codes, _ = pd.factorize(frame[subject], sort=True)
+    return design, covariance, visit, subject, visit_codes, [str(v) for v in visit_levels], subject_codes
+
+
+def fit_mmrm(data: pd.DataFrame, formula: str, *, visit: str | None = None, subject: str | None = None,
+             covariance: Literal["us", "cs", "ar1"] | None = None, arm: str | None = None,
+             method: Literal["REML", "ML"] = "REML", df: MmrmDf = "kenward-roger",
+             level: float = 0.95) -> ModelResult:
+    """Fit an MMRM, e.g. ``fit_mmrm(d, "y ~ y0 + arm * C(visit) + us(visit | id)", arm="arm")``.
+
+    With ``df="kenward-roger"`` standard errors use the KR-adjusted covariance (as SAS and emmeans do);
+    otherwise the model-based ``(X'V^-1X)^-1``. ``arm`` names the column whose levels the least-squares
+    means and the per-visit arm differences are computed for.
+    """
+    method = method.upper()  # type: ignore[assignment]
+    if method not in {"REML", "ML"}:
+        raise UserError(f"method must be REML or ML, not {method!r}")
+    if df not in {"kenward-roger", "satterthwaite", "none"}:
+        raise UserError(f"df must be kenward-roger, satterthwaite or none, not {df!r}")
+    if method == "ML" and df == "kenward-roger":
+        raise UserError("Kenward-Roger degrees of freedom need a REML fit")
+    setup = _setup(data, formula, visit, subject, covariance)
+    design, structure, visit, subject, vcodes, vlabels, scodes = setup
+    cov = STRUCTURES[structure](vlabels)
+    if arm is not None and arm not in design.frame:
+        raise UserError(f"arm column {arm!r} is not in the formula's variables")
+    blocks = make_blocks(scodes, design.y, design.X, {"visit": vcodes})
+    model = GaussianBlocks(blocks, cov, reml=method == "REML")  # type: ignore[arg-type]
+    resid = design.y - design.X @ np.linalg.lstsq(design.X, design.y, rcond=None)[0]
+    floor = 1e-8 * resid.var() + 1e-12
+    variances = np.array([max(resid[vcodes == t].var(), floor) for t in range(len(vlabels))])
+    fit = fit_blocks(model, cov.start(variances))
+    inference = Inference(fit, df)
+    table = inference.table(np.eye(design.X.shape[1]), level)
+    table["term"] = design.terms
+    n, p, K = design.nobs, design.X.shape[1], len(fit.psi)
+    result = ModelResult(
+        model="mmrm", method=method, formula=formula, nobs=n, ngroups=int(scodes.max()) + 1,
+        coefficients=table, loglik=-fit.deviance / 2, aic=fit.deviance + 2 * (p + K),
+        # nlme's convention: REML information criteria count the n - p error contrasts.
+        bic=fit.deviance + (p + K) * np.log(n - p if method == "REML" else n),
+        variance_components=dict(zip(cov.names, map(float, fit.psi), strict=True)),
+        converged=fit.converged, messages=list(fit.messages),
+        extra={"df_method": df, "covariance": structure, "visit": visit, "subject": subject,
+               "visits": vlabels},
+    )
+    by = [arm, visit] if arm else [visit]
+    labels, L = reference_grid(design, by)
+    means = inference.table(L, level)
+    means = means.drop(columns=["term", "statistic", "p"])
+    lsmeans = pd.concat([labels.reset_index(drop=True), means], axis=1)
+    result.tables["lsmeans"] = lsmeans
+    if arm:
+        result.tables["arm_effects"] = _arm_effects(labels, L, inference, arm=arm, visit=visit,
+                                                    terms=design.terms, level=level)
+    return result
+
+
+def _arm_effects(labels: pd.DataFrame, L: np.ndarray, inference: Inference, *, arm: str, visit: str,
+                 terms: list[str], level: float) -> pd.DataFrame:
+    """Each arm minus the reference arm, at each visit.
+
+    The reference is the arm level without a ``[T.level]`` column in the design (the formula's
+    reference, e.g. ``C(arm, Treatment('TAU'))``), else the first in sorted order.
+    """
+    arms = sorted(labels[arm].unique().tolist())
+    omitted = [a for a in arms if not any(f"[T.{a}]" in t for t in terms)]
+    if len(omitted) == 1:
+        arms = omitted + [a for a in arms if a != omitted[0]]
+    rows, names = [], []
+    for v in sorted(labels[visit].unique().tolist()):
+        ref = np.flatnonzero((labels[arm] == arms[0]) & (labels[visit] == v))[0]
+        for a in arms[1:]:
+            other = np.flatnonzero((labels[arm] == a) & (labels[visit] == v))[0]
+            rows.append(L[other] - L[ref])
+            names.append({visit: v, "contrast": f"{a} - {arms[0]}"})
+    table = inference.table(np.array(rows), level)
+    return pd.concat([pd.DataFrame(names), table.drop(columns=["term"])], axis=1)
+
