@@ -227,3 +227,27 @@ def test_emergency_unblinding_needs_approval_with_the_password(ctx):
         "unblinding-approved",
         "unblinding-revealed",
     ]
+
+
+def test_statistician_uploads_and_generates_lists_without_seeing_arms(ctx):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from enrolment_support import list_text
+    from trialdesk.apps.randomisation.models import AllocationList, AllocationSlot
+
+    statistician = _client(user("soren", "statistician"))
+    bad = SimpleUploadedFile("list.csv", list_text(2).replace(",arm\n", ",group\n", 1).encode())
+    response = statistician.post("/randomisation/lists/", {"upload": "1", "upload-file": bad, "upload-label": "x"})
+    assert response.status_code == 400
+    assert "wrong columns" in response.content.decode()
+    assert (AllocationList.objects.count(), AllocationSlot.objects.count()) == (0, 0)
+    good = SimpleUploadedFile("list.csv", list_text(2).encode())
+    assert statistician.post("/randomisation/lists/", {"upload": "1", "upload-file": good}).status_code == 302
+    response = statistician.post("/randomisation/lists/", {"generate-seed": "2011", "generate-per_stratum": "8"})
+    assert response.status_code == 302
+    page = statistician.get("/randomisation/lists/").content.decode()
+    assert "site=FRB|diagnosis=bipolar" in page
+    assert "Treatment as usual" not in page
+    assert not re.search(r"\b(IMR|TAU)\b", page)
+    assert AllocationList.objects.filter(active=True).get().source == "uploaded"
+    assert _client(user("signe", "coordinator", "BAL")).get("/randomisation/lists/").status_code == 403
