@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,47 +47,65 @@ def _serialise_appends() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
 
 
-def append(
-    context: Context,
-    *,
-    action: str,
-    entity: str,
-    entity_id: object = "",
-    field: str = "",
-    old: Any = None,
-    new: Any = None,
-    reason: str = "",
-    site: str = "",
-    participant: str = "",
-    require_reason: bool = False,
-) -> LedgerEntry:
+@dataclass(frozen=True)
+class Change:
+    """One fact to record; ``append`` and ``append_many`` take these fields."""
+
+    action: str
+    entity: str
+    entity_id: object = ""
+    field: str = ""
+    old: Any = None
+    new: Any = None
+    reason: str = ""
+    site: str = ""
+    participant: str = ""
+    require_reason: bool = False
+
+
+def append(context: Context, **change: Any) -> LedgerEntry:
     """Append one entry. Must run inside the caller's ``transaction.atomic`` with the data it records."""
+    return append_many(context, [Change(**change)])[0]
+
+
+def append_many(context: Context, changes: Iterable[Change]) -> list[LedgerEntry]:
+    """Append entries in order with one lock and one bulk insert (imports record thousands at once)."""
     if not connection.in_atomic_block:
         raise RuntimeError("ledger.append must run inside the transaction that writes the data")
-    if require_reason and not reason.strip():
-        raise UserError(f"a reason is required to change {entity} {entity_id} {field}".rstrip())
+    changes = list(changes)
+    for change in changes:
+        if change.require_reason and not change.reason.strip():
+            what = f"{change.entity} {change.entity_id} {change.field}".rstrip()
+            raise UserError(f"a reason is required to change {what}")
+    if not changes:
+        return []
     _serialise_appends()
     last = LedgerEntry.objects.order_by("-seq").values_list("seq", "hash").first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    values = {
-        "seq": seq,
-        "at": clock.now(),
-        "actor": context.actor,
-        "channel": context.channel,
-        "action": action,
-        "entity": entity,
-        "entity_id": str(entity_id),
-        "field": field,
-        "old_value": as_json(old),
-        "new_value": as_json(new),
-        "reason": reason,
-        "site": site,
-        "participant": participant,
-        "protocol_hash": context.protocol_hash,
-        "prev_hash": prev_hash,
-    }
-    values["hash"] = entry_hash(values)
-    return LedgerEntry.objects.create(**values)
+    seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
+    at = clock.now()
+    entries = []
+    for change in changes:
+        seq += 1
+        values = {
+            "seq": seq,
+            "at": at,
+            "actor": context.actor,
+            "channel": context.channel,
+            "action": change.action,
+            "entity": change.entity,
+            "entity_id": str(change.entity_id),
+            "field": change.field,
+            "old_value": as_json(change.old),
+            "new_value": as_json(change.new),
+            "reason": change.reason,
+            "site": change.site,
+            "participant": change.participant,
+            "protocol_hash": context.protocol_hash,
+            "prev_hash": prev_hash,
+        }
+        values["hash"] = prev_hash = entry_hash(values)
+        entries.append(LedgerEntry(**values))
+    return LedgerEntry.objects.bulk_create(entries, batch_size=1000)
 
 
 def verify_ledger(chunk_size: int = 5000):

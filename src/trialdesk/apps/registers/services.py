@@ -18,7 +18,7 @@ from django.db import transaction
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
-from trialdesk.apps.ledger.services import Context, append
+from trialdesk.apps.ledger.services import Change, Context, append, append_many
 from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import Participant, PersonalData
 from trialdesk.apps.trial.services import active_protocol
@@ -151,13 +151,13 @@ def import_register(
             ],
             batch_size=500,
         )
-        for event, (row, person) in zip(created, new_events, strict=True):
-            append(
-                context, action="create", entity="register-event", entity_id=event.pk,
-                new={"kind": row.event, "starts_on": row.start, "ends_on": row.end,
-                     "import": register_import.pk},
-                site=person.site.code, participant=person.trial_id,
-            )  # fmt: skip
+        append_many(context, (
+            Change(action="create", entity="register-event", entity_id=event.pk,
+                   new={"kind": row.event, "starts_on": row.start, "ends_on": row.end,
+                        "import": register_import.pk},
+                   site=person.site.code, participant=person.trial_id)
+            for event, (row, person) in zip(created, new_events, strict=True)
+        ))  # fmt: skip
         trial_ids = {p.pk: p.trial_id for p in people.values()}
         windows = {trial_ids[pid]: f.window(last_month) for pid, f in follow.items()}
         stored_admissions = [
