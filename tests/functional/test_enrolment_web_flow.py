@@ -237,13 +237,14 @@ def test_statistician_uploads_and_generates_lists_without_seeing_arms(ctx):
 
     statistician = _client(user("soren", "statistician"))
     bad = SimpleUploadedFile("list.csv", list_text(2).replace(",arm\n", ",group\n", 1).encode())
-    response = statistician.post("/randomisation/lists/", {"upload": "1", "upload-file": bad, "upload-label": "x"})
+    response = statistician.post("/randomisation/lists/", {"upload": "1", "upload-file": bad})
     assert response.status_code == 400
     assert "wrong columns" in response.content.decode()
     assert (AllocationList.objects.count(), AllocationSlot.objects.count()) == (0, 0)
     good = SimpleUploadedFile("list.csv", list_text(2).encode())
     assert statistician.post("/randomisation/lists/", {"upload": "1", "upload-file": good}).status_code == 302
-    response = statistician.post("/randomisation/lists/", {"generate-seed": "2011", "generate-per_stratum": "8"})
+    generate = {"generate-seed": "2011", "generate-per_stratum": "8"}
+    response = statistician.post("/randomisation/lists/", generate)
     assert response.status_code == 302
     page = statistician.get("/randomisation/lists/").content.decode()
     assert "site=FRB|diagnosis=bipolar" in page
