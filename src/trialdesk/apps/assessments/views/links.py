@@ -77,7 +77,9 @@ def issue_link(request, trial_id: str, visit: str):
 
 
 def public(view):
-    """No login; refusals get their own page; nothing is cached, indexed or sent on as a referrer."""
+    """No login; refusals get their own page; nothing is cached or indexed. (The site's same-origin referrer
+    policy already keeps the token from other sites; no-referrer would make browsers send ``Origin: null``,
+    which the CSRF check rightly refuses.)"""
 
     @wraps(view)
     def wrapped(request, token: str, *args, **kwargs):
@@ -92,7 +94,6 @@ def public(view):
             )
         response["Cache-Control"] = "no-store"
         response["X-Robots-Tag"] = "noindex"
-        response["Referrer-Policy"] = "no-referrer"
         return response
 
     return wrapped
