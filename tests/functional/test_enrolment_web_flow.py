@@ -120,6 +120,18 @@ def test_duplicate_person_via_the_form_is_refused(ctx):
     assert _counts() == before
 
 
+def test_a_coordinator_cannot_screen_at_another_site(ctx):
+    from trialdesk.apps.trial.models import Site
+
+    coordinator = user("signe", "coordinator", "BAL", personal_data=True)
+    before = _counts()
+    frb = Site.objects.get(code="FRB")
+    response = _client(coordinator).post("/screening/new/", _screening_post(site=frb.pk))
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert _counts() == before
+
+
 def test_coordinators_see_their_own_site_only(ctx):
     screen(ctx, "BAL")
     screen(ctx, "FRB")

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
@@ -43,7 +45,8 @@ def screen_person(request):
     form = ScreeningForm(request.POST or None, sites=sites, criteria=criteria)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        require(request, "screen", data["site"])
+        # The site list is already scoped; checking again keeps the rule in one place (allowed()).
+        require(request, "screen", SimpleNamespace(site_id=data["site"].pk))
         person = PersonalDetails(cpr=data["cpr"], name=data["name"], contact=data["contact"])
         try:
             screening = services.screen(data["site"], screened_on=data["screened_on"],
