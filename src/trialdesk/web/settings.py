@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "trialdesk.apps.assessments",
     "trialdesk.apps.registers",
     "trialdesk.apps.intervention",
+    "trialdesk.apps.snapshots",
 ]
 
 MIDDLEWARE = [
