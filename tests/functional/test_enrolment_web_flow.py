@@ -264,3 +264,26 @@ def test_statistician_uploads_and_generates_lists_without_seeing_arms(ctx):
     assert not re.search(r"\b(IMR|TAU)\b", page)
     assert AllocationList.objects.filter(active=True).get().source == "uploaded"
     assert _client(user("signe", "coordinator", "BAL")).get("/randomisation/lists/").status_code == 403
+
+
+def test_personal_data_correction_needs_a_reason_and_is_audited_without_values(ctx):
+    coordinator = user("signe", "coordinator", "BAL", personal_data=True)
+    participant = screen(ctx).participant
+    client = _client(coordinator)
+    url = f"/participants/{participant.trial_id}/personal/correct/"
+    assert "Test Person" in client.get(url).content.decode()
+    refused = client.post(url, {"cpr": "3102801234", "name": "Ny Navn", "contact": "", "reason": "typo"})
+    assert refused.status_code == 400
+    assert "CPR number does not start with a real birth date" in refused.content.decode()
+    assert (
+        client.post(
+            url, {"cpr": "010180-3999", "name": "Ny Navn", "contact": "", "reason": "typo"}
+        ).status_code
+        == 302
+    )
+    assert "Ny Navn" in client.get(f"/participants/{participant.trial_id}/personal/").content.decode()
+    entry = LedgerEntry.objects.get(entity="personal-data", action="update")
+    assert entry.reason == "typo"
+    assert "Ny Navn" not in entry.new_value + entry.old_value
+    plain = _client(user("mads", "coordinator", "BAL"))  # no personal-data permission
+    assert plain.get(url).status_code == 403

@@ -10,3 +10,10 @@ MANUAL_STATES = (State.IN_FOLLOW_UP, State.COMPLETED, State.LOST_TO_FOLLOW_UP, S
 class StatusForm(forms.Form):
     to_state = forms.ChoiceField(label="New status", choices=[(s.value, s.label) for s in MANUAL_STATES])
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class PersonalDataForm(forms.Form):
+    cpr = forms.CharField(label="CPR number", max_length=11, help_text="DDMMYY-SSSS")
+    name = forms.CharField(label="Full name", max_length=200)
+    contact = forms.CharField(label="Contact (phone, address)", max_length=300, required=False)
+    reason = forms.CharField(label="Reason for the correction", widget=forms.Textarea(attrs={"rows": 2}))

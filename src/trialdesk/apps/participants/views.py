@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from trialdesk.apps.accounts.permissions import allowed, scope
@@ -7,7 +8,7 @@ from trialdesk.apps.trial.models import Site
 from trialdesk.errors import UserError
 
 from . import services
-from .forms import StatusForm
+from .forms import PersonalDataForm, StatusForm
 from .models import Participant
 from .status import State
 from .web import context_for, participant_for, require, show_problem
@@ -67,6 +68,31 @@ def personal_data(request, trial_id: str):
     participant = participant_for(request, trial_id, "view-personal-data")
     details = services.read_personal_data(participant, context_for(request))
     return render(request, "participants/personal.html", {"participant": participant, "details": details})
+
+
+@sensitive_post_parameters("cpr", "name", "contact")
+@login_required
+def correct_personal_data(request, trial_id: str):
+    """Correct identifying data; the ledger records that it changed and why, never the values."""
+    participant = participant_for(request, trial_id, "view-personal-data")
+    if request.method == "POST":
+        form = PersonalDataForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            details = services.PersonalDetails(cpr=data["cpr"], name=data["name"], contact=data["contact"])
+            try:
+                services.change_personal_data(
+                    participant, details, context_for(request), reason=data["reason"]
+                )
+                return redirect("participants:personal", trial_id=trial_id)
+            except UserError as problem:
+                show_problem(form, problem)
+        return render(
+            request, "participants/correct.html", {"participant": participant, "form": form}, status=400
+        )
+    current = services.read_personal_data(participant, context_for(request))
+    form = PersonalDataForm(initial={"cpr": current.cpr, "name": current.name, "contact": current.contact})
+    return render(request, "participants/correct.html", {"participant": participant, "form": form})
 
 
 @login_required
