@@ -79,7 +79,7 @@ def _setup(data: pd.DataFrame, formula: str, visit: str | None, subject: str | N
     frame = design.frame
     if frame.duplicated([subject, visit]).any():
         row = frame.index[frame.duplicated([subject, visit])][0]
-        raise UserError(f"subject {frame.loc[row, subject]!r} has visit {frame.loc[row, visit]!r} "
+        raise UserError(f"subject {frame.loc[row, subject]} has visit {frame.loc[row, visit]} "
                         "more than once")
     visit_codes, visit_levels = pd.factorize(frame[visit], sort=True)
     subject_codes, _ = pd.factorize(frame[subject], sort=True)
