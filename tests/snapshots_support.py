@@ -49,6 +49,12 @@ def install() -> Context:
     return Context(actor="signe", channel="web", protocol_hash=protocol.content_hash)
 
 
+def ciphertexts() -> list[str]:
+    """The key table's encrypted values as stored."""
+    rows = PersonalData.objects.values_list("cpr_encrypted", "name_encrypted", "contact_encrypted")
+    return [value for row in rows for value in row if value]
+
+
 def build(n: int = 6) -> dict:
     """The small trial; returns the context, participants by arm and the staff made."""
     context = install()
