@@ -9,6 +9,7 @@ differ between participants as in real data. No library does this constrained sp
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,7 +36,9 @@ class ItemSpec:
         return float(self.low.sum()), float(self.high.sum())
 
 
+@functools.lru_cache(maxsize=64)
 def item_spec(instrument: Instrument) -> ItemSpec:
+    """The instrument's scored items as arrays (cached: instruments are frozen)."""
     codes = instrument.scored_items
     if not codes:
         raise UserError(f"{instrument.code} has no scored items to simulate")
