@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "trialdesk.apps.registers",
     "trialdesk.apps.intervention",
     "trialdesk.apps.snapshots",
+    "trialdesk.apps.datamanagement",
 ]
 
 MIDDLEWARE = [

@@ -27,4 +27,5 @@ urlpatterns = [
     path("assessments/", include("trialdesk.apps.assessments.urls")),
     path("r/", include("trialdesk.apps.assessments.public_urls")),
     path("imr/", include("trialdesk.apps.intervention.urls")),
+    path("data/", include("trialdesk.apps.datamanagement.urls")),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,15 @@ class Change:
     require_reason: bool = False
 
 
+#: Checks every append runs first (data management registers its lock check); a guard raises to refuse.
+GUARDS: list[Callable[[Context, list[Change]], None]] = []
+
+
+def register_guard(guard: Callable[[Context, list[Change]], None]) -> None:
+    if guard not in GUARDS:
+        GUARDS.append(guard)
+
+
 def append(context: Context, **change: Any) -> LedgerEntry:
     """Append one entry. Must run inside the caller's ``transaction.atomic`` with the data it records."""
     return append_many(context, [Change(**change)])[0]
@@ -79,6 +88,8 @@ def append_many(context: Context, changes: Iterable[Change]) -> list[LedgerEntry
             raise UserError(f"a reason is required to change {what}")
     if not changes:
         return []
+    for guard in GUARDS:
+        guard(context, changes)
     _serialise_appends()
     last = LedgerEntry.objects.order_by("-seq").values_list("seq", "hash").first()
     seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)

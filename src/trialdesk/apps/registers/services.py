@@ -18,6 +18,7 @@ from django.db import transaction
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
+from trialdesk.apps.datamanagement.hooks import ensure_unlocked
 from trialdesk.apps.ledger.services import Change, Context, append, append_many
 from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import Participant, PersonalData
@@ -140,6 +141,8 @@ def import_register(
                 not_stored.append({"row": row.row, "trial_id": person.trial_id, "reason": reason})
             else:
                 new_events.append((row, person))
+        for person in {p.pk: p for _, p in new_events}.values():
+            ensure_unlocked(person)
         created = RegisterEvent.objects.bulk_create(
             [
                 RegisterEvent(

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from trialdesk import clock
 from trialdesk.apps.consent.services import require_consent
+from trialdesk.apps.datamanagement.hooks import ensure_unlocked, raise_automatic_queries
 from trialdesk.apps.ledger.services import Context
 from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.participants.problems import InputError
@@ -174,6 +175,7 @@ def save(
         existing = (
             Assessment.objects.select_for_update().filter(visit=visit, instrument=instrument.code).first()
         )
+        ensure_unlocked(locked, visit, existing)
         values, problems = check_values(instrument, raw, complete=complete)
         if (date_problem := _check_date(locked, visit, assessed_on)) is not None:
             problems["assessed_on"] = date_problem
@@ -246,6 +248,7 @@ def save(
                 reason=reason.strip(),
             )
         refresh(visit, context)
+        raise_automatic_queries(assessment, context)
     return assessment
 
 
@@ -302,6 +305,7 @@ def mark_not_done(
         existing = (
             Assessment.objects.select_for_update().filter(visit=visit, instrument=instrument.code).first()
         )
+        ensure_unlocked(locked, visit, existing)
         now = clock.now()
         if existing is not None and existing.status == NOT_DONE:
             raise UserError(f"{instrument.short_name} at {visit.label} is already recorded as not done")
@@ -340,4 +344,5 @@ def mark_not_done(
             reason=assessment.not_done_reason,
         )
         refresh(visit, context)
+        raise_automatic_queries(assessment, context)
     return assessment

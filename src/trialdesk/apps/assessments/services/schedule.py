@@ -9,6 +9,7 @@ from django.db import transaction
 
 from trialdesk import clock
 from trialdesk.apps.consent.services import require_consent
+from trialdesk.apps.datamanagement.hooks import ensure_unlocked
 from trialdesk.apps.ledger.services import Context, append
 from trialdesk.apps.participants import services as participants
 from trialdesk.apps.participants.models import Participant, StatusEvent
@@ -124,6 +125,7 @@ def change_baseline_date(
     """Move the baseline date (and so every window). Refused once any later visit has a form."""
     with transaction.atomic():
         locked = Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
+        ensure_unlocked(locked)
         visits = ensure_visits(locked, context)
         problems: dict[str, str] = {}
         if not reason.strip():
@@ -173,6 +175,7 @@ def book_visit(participant: Participant, code: str, booked_on: dt.date | None, c
     """Book (or rebook, or unbook with None) a visit; the booking is logistics, so no reason is asked."""
     with transaction.atomic():
         visit = visit_of(participant, code, context)
+        ensure_unlocked(visit.participant, visit)
         if visit.done_on is not None or visit.missed:
             raise UserError(
                 f"visit {visit.label} of {visit.participant.trial_id} is finished: it cannot be booked"
@@ -207,6 +210,7 @@ def mark_missed(participant: Participant, code: str, reason: str, context: Conte
     """Record that a visit will not take place, with the reason; refused once any form is complete."""
     with transaction.atomic():
         visit = visit_of(participant, code, context)
+        ensure_unlocked(visit.participant, visit)
         if not reason.strip():
             raise InputError({"missed_reason": "a reason is required to mark a visit missed"})
         if visit.missed:

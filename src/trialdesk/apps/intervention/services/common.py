@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from trialdesk import clock
+from trialdesk.apps.datamanagement.hooks import ensure_unlocked
 from trialdesk.apps.ledger.services import Context, append
 from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.randomisation.models import Allocation
@@ -71,6 +72,7 @@ def record(
     **fields: Any,
 ) -> None:
     """Append a ledger entry for a write to ``group`` or something in it."""
+    ensure_unlocked(participant or None)
     append(
         context,
         action=action,
