@@ -43,8 +43,13 @@ class Unstructured:
             L[i, j] = np.exp(value) if i == j else value
         return L
 
-    def start(self, variances: np.ndarray) -> np.ndarray:
-        return np.array([0.5 * np.log(variances[i]) if i == j else 0.0 for i, j in self.pairs])
+    def start(self, moments: np.ndarray) -> np.ndarray:
+        """theta of the residuals' pairwise covariance if positive definite, else of its diagonal."""
+        try:
+            L = np.linalg.cholesky(moments)
+        except np.linalg.LinAlgError:
+            L = np.diag(np.sqrt(np.diag(moments)))
+        return np.array([np.log(L[i, i]) if i == j else L[i, j] for i, j in self.pairs])
 
     def psi(self, theta: np.ndarray) -> np.ndarray:
         S = self._chol(theta) @ self._chol(theta).T
@@ -93,8 +98,12 @@ class CompoundSymmetry:
         rho = self.low + (1 - self.low) * s
         return total, rho, (1 - self.low) * s * (1 - s)
 
-    def start(self, variances: np.ndarray) -> np.ndarray:
-        return np.array([np.log(variances.mean()), 0.0])
+    def start(self, moments: np.ndarray) -> np.ndarray:
+        total = float(np.mean(np.diag(moments)))
+        T = moments.shape[0]
+        rho = float((moments.sum() - np.trace(moments)) / max(T * (T - 1), 1) / total) if T > 1 else 0.0
+        s = (min(max(rho, self.low + 0.05), 0.95) - self.low) / (1 - self.low)
+        return np.array([np.log(total), np.log(s / (1 - s))])
 
     def psi(self, theta: np.ndarray) -> np.ndarray:
         total, rho, _ = self._parts(theta)
@@ -128,8 +137,10 @@ class AR1:
     def __init__(self, labels: list[str]) -> None:
         self.T = len(labels)
 
-    def start(self, variances: np.ndarray) -> np.ndarray:
-        return np.array([np.log(variances.mean()), 0.3])
+    def start(self, moments: np.ndarray) -> np.ndarray:
+        var = float(np.mean(np.diag(moments)))
+        lag1 = float(np.mean(np.diag(moments, 1))) / var if moments.shape[0] > 1 else 0.0
+        return np.array([np.log(var), np.arctanh(min(max(lag1, -0.9), 0.9))])
 
     def psi(self, theta: np.ndarray) -> np.ndarray:
         return np.array([np.exp(theta[0]), np.tanh(theta[1])])

@@ -124,6 +124,25 @@ def formula_variables(formula: str) -> tuple[list[str], list[str]]:
     return names(desc.lhs_termlist), names(desc.rhs_termlist)
 
 
+def _factor_only(formula: str, names: list[str]) -> set[str]:
+    """Columns used only as ``C(column, ...)``: coding them as pandas categoricals up front spares patsy
+    a slow value-by-value scan of large numeric columns, with the same levels and term names."""
+    desc = patsy.ModelDesc.from_formula(formula)
+    inside: set[str] = set()
+    outside: set[str] = set()
+    for term in desc.rhs_termlist:
+        for factor in term.factors:
+            tree = ast.parse(factor.code, mode="eval")
+            wrapped = set()
+            for node in ast.walk(tree):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "C"
+                        and node.args and isinstance(node.args[0], ast.Name)):
+                    inside.add(node.args[0].id)
+                    wrapped.add(id(node.args[0]))
+            outside |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in wrapped}
+    return (inside - outside) & set(names)
+
+
 @dataclass
 class Design:
     """Outcome, fixed-effects design, and the rows of the data they came from."""
@@ -190,9 +209,12 @@ def build_design(formula: str, data: pd.DataFrame, *, extra: list[str] | None = 
     frame = data.loc[:, used].dropna().copy()
     if frame.empty:
         raise UserError(f"no complete rows: every row is missing one of {', '.join(used)}")
+    as_factor = _factor_only(formula, rhs)
     for name in rhs:
         column = frame[name]
-        if not (pd.api.types.is_numeric_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype)):
+        if name in as_factor and not isinstance(column.dtype, pd.CategoricalDtype):
+            frame[name] = pd.Categorical(column, categories=sorted(column.unique()))
+        elif not (pd.api.types.is_numeric_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype)):
             # Categorical columns spare patsy a per-value NA check; sorted levels keep its reference level.
             frame[name] = pd.Categorical(frame[name], categories=sorted(frame[name].unique()))
     try:

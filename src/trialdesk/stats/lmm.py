@@ -56,18 +56,25 @@ class _Profiled:
         return np.array([[np.exp(phi[0]), 0.0], [phi[1], np.exp(phi[2])]])
 
     def solve(self, lam: np.ndarray) -> dict[str, np.ndarray | float]:
+        if self.q == 1:
+            # Scalar per group: plain broadcasting and one (p x G)(G x p) product.
+            lam0 = float(lam[0, 0])
+            m = 1.0 + lam0**2 * self.ZtZ[:, 0, 0]
+            A1 = lam0 * self.ZtX[:, 0, :]
+            a1 = lam0 * self.Zty[:, 0]
+            scaled = A1 / m[:, None]
+            xhx = self.XtX - scaled.T @ A1
+            xhy = self.Xty - scaled.T @ a1
+            yhy = self.yty - float(a1 @ (a1 / m))
+            beta = np.linalg.solve(xhx, xhy)
+            r2 = max(yhy - float(beta @ xhy), 1e-300)
+            return {"logdet_m": float(np.log(m).sum()), "xhx": xhx, "beta": beta, "r2": r2}
         A = np.einsum("ji,gjp->gip", lam, self.ZtX)  # Lambda' Z'X
         a = np.einsum("ji,gj->gi", lam, self.Zty)
         M = np.einsum("ji,gjk,kl->gil", lam, self.ZtZ, lam) + np.eye(self.q)
-        if self.q == 1:
-            m = M[:, 0, 0]
-            logdet_m = float(np.log(m).sum())
-            MiA = A / m[:, None, None]
-            Mia = a / m[:, None]
-        else:
-            logdet_m = float(np.linalg.slogdet(M)[1].sum())
-            MiA = np.linalg.solve(M, A)
-            Mia = np.linalg.solve(M, a[:, :, None])[:, :, 0]
+        logdet_m = float(np.linalg.slogdet(M)[1].sum())
+        MiA = np.linalg.solve(M, A)
+        Mia = np.linalg.solve(M, a[:, :, None])[:, :, 0]
         xhx = self.XtX - np.einsum("gip,giq->pq", A, MiA)
         xhy = self.Xty - np.einsum("gip,gi->p", A, Mia)
         yhy = self.yty - float(np.einsum("gi,gi->", a, Mia))
@@ -100,8 +107,8 @@ class _RandomEffects:
             D[i, j] = D[j, i] = value
         return D
 
-    def start(self, variances: np.ndarray) -> np.ndarray:
-        return np.append(np.eye(self.q)[np.triu_indices(self.q)], variances.mean())
+    def start(self, moments: np.ndarray) -> np.ndarray:
+        return np.append(np.eye(self.q)[np.triu_indices(self.q)], moments.mean())
 
     def psi(self, theta: np.ndarray) -> np.ndarray:
         return theta
@@ -188,7 +195,8 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str | None = None, *, slope
     deviance = prof.deviance(lam)
     fit: GaussianFit | None = None
     if design.nobs <= 20000 or df == "satterthwaite":
-        fit, polished = _engine_fit(design.y, design.X, Z, codes, cov, reml=reml, psi=psi)
+        fit, polished = _engine_fit(design.y, design.X, Z, codes, cov, reml=reml, psi=psi,
+                                    polish=q == 2 or design.nobs <= 20000)
         if polished is not None and polished.deviance <= deviance + 1e-10 * abs(deviance):
             # Newton steps on the variance parameters with the analytic Hessian sharpen the optimum.
             psi, beta, vcov, deviance = polished.psi, polished.beta, polished.vcov, polished.deviance
@@ -237,7 +245,7 @@ def _optimise_vector(prof: _Profiled) -> tuple[np.ndarray, bool, str]:
 
 
 def _engine_fit(y: np.ndarray, X: np.ndarray, Z: np.ndarray, codes: np.ndarray, cov: _RandomEffects,
-                *, reml: bool, psi: np.ndarray) -> tuple[GaussianFit, GaussianFit | None]:
+                *, reml: bool, psi: np.ndarray, polish: bool) -> tuple[GaussianFit, GaussianFit | None]:
     """The generic block likelihood at psi (for Satterthwaite df), plus a Newton-polished refit."""
     from trialdesk.stats.reml import fit_blocks
 
@@ -246,7 +254,7 @@ def _engine_fit(y: np.ndarray, X: np.ndarray, Z: np.ndarray, codes: np.ndarray, 
     ev = model.evaluate(psi)
     base = GaussianFit(psi=psi, beta=ev.beta, vcov=np.linalg.inv(ev.xtvx), deviance=ev.deviance,
                        converged=True, iterations=0, messages=[], model=model, evaluation=ev)
-    if not ev.ok or np.any(psi[:-1][[i == j for i, j in cov.pairs]] <= 0):
+    if not polish or not ev.ok or np.any(psi[:-1][[i == j for i, j in cov.pairs]] <= 0):
         return base, None
     polished = fit_blocks(model, psi0=psi)
     if not polished.converged or not cov.valid(polished.psi):

@@ -111,9 +111,7 @@ def fit_mmrm(data: pd.DataFrame, formula: str, *, visit: str | None = None, subj
     blocks = make_blocks(scodes, design.y, design.X, {"visit": vcodes})
     model = GaussianBlocks(blocks, cov, reml=method == "REML")  # type: ignore[arg-type]
     resid = design.y - design.X @ np.linalg.lstsq(design.X, design.y, rcond=None)[0]
-    floor = 1e-8 * resid.var() + 1e-12
-    variances = np.array([max(resid[vcodes == t].var(), floor) for t in range(len(vlabels))])
-    fit = fit_blocks(model, cov.start(variances))
+    fit = fit_blocks(model, cov.start(_moments(resid, vcodes, scodes, len(vlabels))))
     inference = Inference(fit, df)
     table = inference.table(np.eye(design.X.shape[1]), level)
     table["term"] = design.terms
@@ -138,6 +136,18 @@ def fit_mmrm(data: pd.DataFrame, formula: str, *, visit: str | None = None, subj
         result.tables["arm_effects"] = _arm_effects(labels, L, inference, arm=arm, visit=visit,
                                                     terms=design.terms, level=level)
     return result
+
+
+def _moments(resid: np.ndarray, visits: np.ndarray, subjects: np.ndarray, T: int) -> np.ndarray:
+    """Pairwise-complete covariance of OLS residuals by visit: the optimiser's starting point."""
+    wide = np.full((int(subjects.max()) + 1, T), np.nan)
+    wide[subjects, visits] = resid
+    S = pd.DataFrame(wide).cov(min_periods=2).to_numpy()
+    floor = 1e-8 * float(np.nanvar(resid)) + 1e-12
+    diag = np.maximum(np.nan_to_num(np.diag(S), nan=floor), floor)
+    S = np.nan_to_num(S, nan=0.0)
+    np.fill_diagonal(S, diag)
+    return S
 
 
 def _arm_effects(labels: pd.DataFrame, L: np.ndarray, inference: Inference, *, arm: str, visit: str,

@@ -33,8 +33,8 @@ class _PartiallyNested:
     linear = True
     names: ClassVar[list[str]] = ["group", "residual_treated", "residual_control"]
 
-    def start(self, variances: np.ndarray) -> np.ndarray:
-        return np.log([0.1 * variances[0], variances[0], variances[1]])
+    def start(self, moments: np.ndarray) -> np.ndarray:
+        return np.log([0.1 * moments[0], moments[0], moments[1]])
 
     def psi(self, theta: np.ndarray) -> np.ndarray:
         return np.exp(theta)

@@ -58,7 +58,7 @@ class Covariance(Protocol):
     names: list[str]
     linear: bool
 
-    def start(self, variances: np.ndarray) -> np.ndarray: ...
+    def start(self, moments: np.ndarray) -> np.ndarray: ...
     def valid(self, psi: np.ndarray) -> bool: ...
     def psi(self, theta: np.ndarray) -> np.ndarray: ...
     def jacobian(self, theta: np.ndarray) -> np.ndarray: ...
@@ -94,6 +94,16 @@ class GaussianBlocks:
         self.reml = reml
         self.n = sum(c.y.size for c in classes)
         self.p = classes[0].X.shape[2]
+        self._dv: dict[int, np.ndarray] = {}
+
+    def d_blocks(self, psi: np.ndarray, index: int) -> np.ndarray:
+        """Stacked dV/dpsi_k of one block class; constant (so computed once) for linear structures."""
+        if self.cov.linear and index in self._dv:
+            return self._dv[index]
+        dV = np.stack(self.cov.d_block(psi, self.classes[index]))
+        if self.cov.linear:
+            self._dv[index] = dV
+        return dV
 
     def evaluate(self, psi: np.ndarray) -> Evaluation:
         p = self.p
@@ -134,12 +144,12 @@ class GaussianBlocks:
         """d deviance / d psi_k = <V^-1 - [REML] W C W' - u u', dV_k> summed over blocks, u = V^-1 r."""
         C = np.linalg.inv(ev.xtvx)
         grad = np.zeros(len(ev.psi))
-        for cls, Vi, W in ev.parts:
+        for index, (cls, Vi, W) in enumerate(ev.parts):
             u = (Vi @ (cls.y - cls.X @ ev.beta)[:, :, None])[:, :, 0]
             G = Vi - u[:, :, None] * u[:, None, :]
             if self.reml:
                 G = G - W @ C @ np.swapaxes(W, 1, 2)
-            dV = np.stack(self.cov.d_block(ev.psi, cls))
+            dV = self.d_blocks(ev.psi, index)
             grad += dV.reshape(len(dV), -1) @ G.reshape(-1)
         return grad
 
@@ -154,9 +164,9 @@ class GaussianBlocks:
         Qkl = np.zeros((K, K, p, p))
         Rkl = np.zeros((K, K, p, p))
         ud = np.zeros((K, p))
-        for cls, Vi, W in ev.parts:
+        for index, (cls, Vi, W) in enumerate(ev.parts):
             u = (Vi @ (cls.y - cls.X @ ev.beta)[:, :, None])[:, :, 0]
-            dV = np.stack(self.cov.d_block(ev.psi, cls))  # (K, nb, m, m)
+            dV = self.d_blocks(ev.psi, index)  # (K, nb, m, m)
             Q = Vi[None] @ dV
             S += Q.reshape(K, -1) @ np.swapaxes(Q, 2, 3).reshape(K, -1).T
             dW = dV @ W[None]  # (K, nb, m, p)
