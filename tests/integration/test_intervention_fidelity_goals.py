@@ -193,3 +193,17 @@ def test_goals_are_for_intervention_participants_only(setup):
 def test_the_double_rating_draw_rejects_a_share_outside_0_1():
     with pytest.raises(UserError, match="between 0 and 1"):
         fidelity_analysis.selected_for_double(1, 1, -0.1)
+
+
+def test_the_ratings_frame_fits_the_fidelity_analysis_table(setup):
+    from trialdesk import datasets
+
+    ctx, group, _ = setup
+    rita, rolf = user("rita", "fidelity_rater"), user("rolf", "fidelity_rater")
+    first = _rate(ctx, group, rita, [4, 5, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, None])
+    _rate(ctx, group, rolf, [4] * 13, double_of=first)
+    table = datasets.check("fidelity", fidelity.ratings_frame())
+    assert list(table.columns) == datasets.TABLES["fidelity"].column_names
+    assert table.loc[0, "items"] == "4;5;3;4;4;4;4;4;4;4;4;4;"  # item 13 missing (allowed: 2 of 13)
+    assert table.loc[0, "score"] == pytest.approx(48 / 12)
+    assert table.loc[1, "double_of"] == str(first.pk)
