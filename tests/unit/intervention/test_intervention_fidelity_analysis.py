@@ -15,8 +15,7 @@ from trialdesk.apps.intervention import fidelity_analysis as fa
 
 
 def _frame(rows):
-    out = pd.DataFrame(rows, columns=["rating_id", "double_of", "score", "item_1", "item_2"])
-    return out
+    return pd.DataFrame(rows, columns=["rating_id", "double_of", "score", "item_1", "item_2"])
 
 
 def test_pairs_match_second_ratings_to_their_first():
