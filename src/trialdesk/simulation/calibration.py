@@ -91,7 +91,7 @@ class Settings:
     item_missing: float = 0.03  # self-report forms with one item left blank
     # delivery
     never_attend: float = 0.12
-    attendance_mean: float = 0.68
+    attendance_mean: float = 0.62
     attendance_concentration: float = 5.0
     stop_share: float = 0.25
     stop_after_mean: float = 12.0
@@ -131,7 +131,7 @@ ASSUMED: dict[str, str] = {
                    "(missing at random) plus a participant effect of SD 1.5; interviews and "
                    "self-report questionnaires are separate contacts; an instrument is otherwise "
                    "missing completely at random so that counts match Table 3",
-    "delivery": "12 % never attend; the others attend each session with a Beta(mean 0.68) "
+    "delivery": "12 % never attend; the others attend each session with a Beta(mean 0.62) "
                 "propensity, 25 % stop after ~12 sessions (40 % of those formally withdraw from "
                 "IMR); 5 % of sessions cancelled; modules take equal time",
     "fidelity": "group fidelity N(3.75, 0.35) on the 1-5 items at 2-3 occasions; 20 % double-rated",
