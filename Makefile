@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo keeps its personal-data key beside its database; a real site keeps it elsewhere.
+demo serve: export TRIALDESK_PERSONAL_DATA_KEY_FILE ?= $(CURDIR)/var/personal-data.key
 
 .PHONY: demo test lint serve clean docs
 

@@ -14,9 +14,13 @@ def demo(as_json: bool) -> None:
     from trialdesk.web.bootstrap import setup
 
     setup(migrate=True)
+    from django.conf import settings
+
     from trialdesk.apps.ledger.services import Context
-    from trialdesk.apps.trial.demo import DEMO_PASSWORD, prepare
+    from trialdesk.apps.trial.demo import DEMO_PASSWORD, ensure_demo_key, prepare
     from trialdesk.protocol import load_protocol
+
+    ensure_demo_key(settings.DATA_DIR)
 
     protocol = load_protocol()
     logins = prepare(protocol, Context(actor="demo", channel="command", protocol_hash=protocol.content_hash))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from trialdesk.apps.accounts.roles import Role
 from trialdesk.apps.accounts.services import create_user, grant_role
 from trialdesk.apps.ledger.services import Context
+from trialdesk.apps.participants import keys
 from trialdesk.apps.trial.models import Site
 from trialdesk.apps.trial.services import install_protocol
 
@@ -41,6 +45,20 @@ DEMO_STAFF = (
     DemoLogin("monitor", Role.MONITOR, None, full_name="Mette Monitor"),
     DemoLogin("admin", Role.ADMIN, None, full_name="Ada Admin"),
 )
+
+
+def ensure_demo_key(data_dir: Path) -> None:
+    """Give the demo a personal-data key when none is configured: a file beside the demo database.
+
+    A real site sets TRIALDESK_PERSONAL_DATA_KEY(_FILE) to a key kept outside the database's backups.
+    """
+    if os.environ.get(keys.ENV_KEY) or os.environ.get(keys.ENV_KEY_FILE):
+        return
+    path = data_dir / "personal-data.key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    os.environ[keys.ENV_KEY_FILE] = str(path)
 
 
 def prepare(protocol, context: Context) -> list[tuple[DemoLogin, str]]:
