@@ -1,4 +1,4 @@
-"""docs/reference/instruments.md is generated from the definitions and must not be stale."""
+"""docs/reference/instruments.md documents every instrument (staleness: tests/unit/test_docs.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,6 @@ from trialdesk.instruments import get_library
 from trialdesk.instruments.docs import main, render
 
 PAGE = Path(__file__).resolve().parents[3] / "docs" / "reference" / "instruments.md"
-
-
-def test_reference_page_is_up_to_date() -> None:
-    assert PAGE.read_text(encoding="utf-8") == render(), (
-        "docs/reference/instruments.md is stale: run python -m trialdesk.instruments.docs"
-    )
 
 
 def test_page_documents_every_instrument_item_and_range() -> None:
