@@ -25,6 +25,10 @@ COMMANDS: dict[str, str] = {
     "simulate": "trialdesk.cli.simulate:simulate",
     "allocation": "trialdesk.cli.allocation:allocation",
     "register": "trialdesk.cli.register:register",
+    "export": "trialdesk.cli.export:export",
+    "snapshot": "trialdesk.cli.snapshot:snapshot",
+    "backup": "trialdesk.cli.backup:backup",
+    "restore": "trialdesk.cli.backup:restore",
 }
 
 
