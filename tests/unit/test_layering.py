@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-PURE = ["protocol", "instruments", "allocation", "stats", "design", "simulation", "reporting",
+PURE = ["protocol", "instruments", "allocation", "stats", "design", "simulation", "reporting", "analysis",
         "datasets", "errors", "clock", "visits"]
 
 
