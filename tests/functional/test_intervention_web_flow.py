@@ -303,3 +303,72 @@ def test_the_facilitator_home_shows_next_session_trend_flags_and_modules(ctx):
     assert f"{people[4].trial_id}</a>: 3 in a row" in page
     assert "3 of 11 modules covered" in page
     assert "83 %" in page  # 5 of 6 present
+
+
+def test_moving_a_member_and_stopping_a_group_through_the_group_page(ctx):
+    people, _ = imr.randomised(ctx, 6)
+    group = imr.running_group(ctx, people)
+    other = imr.group(
+        ctx, name="Thursday group", people=imr.facilitators("BAL", names=("t1", "t2")), weekday=3
+    )
+    coordinator = _client(user("cora", "coordinator", "BAL"))
+    membership = group.memberships.get(participant=people[0])
+    with clock.frozen(imr.at_local(dt.date(2011, 4, 1))):
+        response = coordinator.post(
+            reverse("intervention:leave", args=[membership.pk]),
+            {"on": "2011-04-01", "to": other.pk, "reason": ""},
+        )
+        assert GroupMembership.objects.get(pk=membership.pk).left_on is None  # a move needs a reason
+        coordinator.post(
+            reverse("intervention:leave", args=[membership.pk]),
+            {"on": "2011-04-01", "to": other.pk, "reason": "works on Tuesdays"},
+        )
+        response = coordinator.post(
+            reverse("intervention:group_action", args=[group.pk]),
+            {"action": "stop", "on": "2011-04-02", "reason": ""},
+        )
+        page = coordinator.get(response["Location"]).content.decode()
+        assert "stopping group Tuesday group needs a reason" in page
+        coordinator.post(
+            reverse("intervention:group_action", args=[group.pk]),
+            {"action": "stop", "on": "2011-04-02", "reason": "premises closed"},
+        )
+    assert GroupMembership.objects.get(participant=people[0], left_on__isnull=True).group == other
+    group.refresh_from_db()
+    assert (group.status, group.status_reason) == ("stopped", "premises closed")
+    page = coordinator.get(reverse("intervention:group", args=[group.pk])).content.decode()
+    assert "works on Tuesdays" in page and "group stopped: premises closed" in page
+
+
+def test_the_fidelity_page_shows_icc_and_kappa_once_two_occasions_are_double_rated(ctx):
+    people, _ = imr.randomised(ctx, 6)
+    group = imr.running_group(ctx, people)
+    rita, rolf = user("rita", "fidelity_rater"), user("rolf", "fidelity_rater")
+    with clock.frozen(imr.at_local(dt.date(2011, 9, 1))):
+        for a, b, on in [
+            (3, 3, dt.date(2011, 5, 1)),
+            (4, 5, dt.date(2011, 6, 1)),
+            (5, 5, dt.date(2011, 7, 1)),
+        ]:
+            first = services.rate(
+                group,
+                rater=rita,
+                rated_on=on,
+                source="recording",
+                items={str(i): a for i in range(1, 14)},
+                context=ctx,
+            )
+            services.rate(
+                group,
+                rater=rolf,
+                rated_on=on,
+                source="recording",
+                items={str(i): b for i in range(1, 14)},
+                context=ctx,
+                double_of=first,
+            )
+    page = _client(rita).get(reverse("intervention:fidelity")).content.decode()
+    assert "3 double-rated occasions" in page
+    assert "ICC(2,1), total score" in page
+    assert "Weighted kappa (linear)" in page
+    assert "2011Q2" in page and "2011Q3" in page
