@@ -26,6 +26,7 @@ urlpatterns = [
     path("registers/", include("trialdesk.apps.registers.urls")),
     path("assessments/", include("trialdesk.apps.assessments.urls")),
     path("r/", include("trialdesk.apps.assessments.public_urls")),
+    path("exports/", include("trialdesk.apps.snapshots.urls")),
     path("imr/", include("trialdesk.apps.intervention.urls")),
     path("data/", include("trialdesk.apps.datamanagement.urls")),
 ]
