@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.contrib.auth import authenticate
+from django.test import RequestFactory
 
 from datamanagement_support import BASELINE_FORM, BASELINE_ON, correct, install, with_baseline_form
 from enrolment_support import TEST_KEY, user
@@ -96,7 +97,8 @@ def test_role_changes_and_failed_logins_are_in_the_review():
     install()
     reviewer = user("dana", "data_manager")
     coordinator = user("cora", "coordinator", "BAL")
-    assert authenticate(username="cora", password="wrong") is None
+    login = RequestFactory().post("/login/")
+    assert authenticate(login, username="cora", password="wrong") is None
     revoke_role(
         Membership.objects.get(user=coordinator),
         Context(actor="admin", channel="web"),
