@@ -80,6 +80,10 @@ def test_attendance_for_ten_with_the_keyboard_alone_updates_the_dose_table(live_
     assert _dose(page, base, ids[2], "attendance") == "0 %"
     assert _dose(page, base, ids[0], "modules_covered") == "1"
     screenshot(page, "dose-after-attendance")
+    page.goto(f"{base}/imr/")
+    home = page.content()
+    assert "1 of 40 sessions held" in home and "1 of 11 modules covered" in home
+    screenshot(page, "facilitator-home")
     assert page.console_errors == []
     # The acceptance target is under a minute for 10 people; keep the measured time as an artefact.
     (ARTIFACTS / "attendance_seconds.txt").write_text(f"{seconds:.2f}\n")

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 
 from trialdesk import clock
+from trialdesk.apps.accounts.permissions import allowed
 from trialdesk.apps.ledger.services import Context
 from trialdesk.errors import UserError
 
@@ -211,8 +212,6 @@ def hold_session(
                 f"session {session.number} is on {day}"
             )
         allowed_people = set(group.facilitators.values_list("pk", flat=True))
-        from trialdesk.apps.accounts.permissions import allowed
-
         for user in facilitators_present:
             if user.pk not in allowed_people and not allowed(user, "run-sessions", group):
                 raise UserError(
