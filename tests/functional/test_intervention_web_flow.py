@@ -303,6 +303,10 @@ def test_the_facilitator_home_shows_next_session_trend_flags_and_modules(ctx):
     assert f"{people[4].trial_id}</a>: 3 in a row" in page
     assert "3 of 11 modules covered" in page
     assert "83 %" in page  # 5 of 6 present
+    with clock.frozen(imr.at_local(dt.date(2011, 4, 6))):  # sessions 4 and 5 (29 March, 5 April) not recorded
+        page = _client(group.facilitators.first()).get(reverse("intervention:home")).content.decode()
+    assert "Not yet recorded as held or cancelled:" in page
+    assert "(2011-03-29)" in page and "(2011-04-05)" in page and "(2011-04-12)" not in page
 
 
 def test_moving_a_member_and_stopping_a_group_through_the_group_page(ctx):

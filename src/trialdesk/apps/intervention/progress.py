@@ -24,6 +24,7 @@ class GroupProgress:
     next_session: Session | None
     held: int
     planned_total: int
+    unrecorded: list[Session] = field(default_factory=list)  # past, neither held nor cancelled
     trend: list[tuple[int, float | None]] = field(default_factory=list)  # (session number, share present)
     flags: list[Flag] = field(default_factory=list)
     modules: list[ModuleProgress] = field(default_factory=list)
@@ -43,11 +44,9 @@ class GroupProgress:
 def group_progress(group: Group, last: int = 8) -> GroupProgress:
     sessions = list(group.sessions.order_by("number").prefetch_related("attendance"))
     held = [s for s in sessions if s.status == Session.HELD]
-    upcoming = [
-        s
-        for s in sessions
-        if s.status in (Session.PLANNED, Session.RESCHEDULED) and s.starts_at >= clock.now()
-    ]
+    now = clock.now()
+    open_ = [s for s in sessions if s.status in (Session.PLANNED, Session.RESCHEDULED)]
+    upcoming = [s for s in open_ if s.starts_at >= now]
     trend = []
     for s in sorted(held, key=lambda s: s.starts_at)[-last:]:
         marks = [a.status for a in s.attendance.all()]
@@ -62,6 +61,7 @@ def group_progress(group: Group, last: int = 8) -> GroupProgress:
         next_session=min(upcoming, key=lambda s: s.starts_at) if upcoming else None,
         held=len(held),
         planned_total=sum(1 for s in sessions if s.status != Session.CANCELLED),
+        unrecorded=sorted((s for s in open_ if s.starts_at < now), key=lambda s: s.starts_at),
         trend=trend,
         flags=flagged(group),
         modules=modules,
