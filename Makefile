@@ -7,6 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The demo keeps its personal-data key beside its database; a real site keeps it elsewhere.
 demo serve: export TRIALDESK_PERSONAL_DATA_KEY_FILE ?= $(CURDIR)/var/personal-data.key
+# The demo server runs without two-factor authentication (a banner says so on every page); `make serve` keeps it.
+demo: export TRIALDESK_REQUIRE_2FA = 0
 
 .PHONY: demo test lint serve clean docs
 

@@ -39,5 +39,13 @@ def _ledger_flush(django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
-    # Argon2 is the production hasher (tested in test_accounts_security); tests create many users.
+    # Argon2 is the production hasher (tested in test_security_settings); tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _two_factor_off(settings):
+    # Two-factor authentication has its own tests (tests/*/test_security_two_factor*.py), which switch it
+    # back on; every other test signs users in with force_login or the password form and exercises the
+    # pages behind it, as the demo server does with TRIALDESK_REQUIRE_2FA=0.
+    settings.TRIALDESK_REQUIRE_2FA = False

@@ -6,6 +6,10 @@ Environment:
   TRIALDESK_DEBUG      1 for development error pages (never with real data)
   TRIALDESK_SECRET_KEY overrides the generated key file
   TRIALDESK_ALLOWED_HOSTS comma-separated host names (default: localhost, 127.0.0.1)
+  TRIALDESK_HTTPS      1 behind TLS: HSTS, HTTP→HTTPS redirect, secure __Host- cookies (docs/security.md)
+  TRIALDESK_REQUIRE_2FA 0 turns two-factor authentication off (the demo server only; default on)
+  TRIALDESK_LOG_FORMAT json (default) or plain; TRIALDESK_LOG_LEVEL (default WARNING)
+  TRIALDESK_DB_POOL_MAX PostgreSQL connection-pool size per process (default 20)
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+
+from trialdesk.web import logs, security
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("TRIALDESK_DATA_DIR", Path.cwd() / "var")).resolve()
@@ -41,6 +47,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "trialdesk.apps.ledger",
     "trialdesk.apps.trial",
     "trialdesk.apps.accounts",
@@ -53,18 +63,30 @@ INSTALLED_APPS = [
     "trialdesk.apps.intervention",
     "trialdesk.apps.snapshots",
     "trialdesk.apps.datamanagement",
+    "django_tasks",
+    "django_tasks_db",
+    "trialdesk.apps.analysis",
 ]
 
+# Background tasks (analysis runs): a database queue, so queued work survives restarts.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
 MIDDLEWARE = [
+    "trialdesk.web.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "trialdesk.web.security.HeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "trialdesk.apps.accounts.twofactor.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a flagged lockout into the lockout page
 ]
 
 ROOT_URLCONF = "trialdesk.web.urls"
@@ -81,6 +103,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "trialdesk.apps.accounts.context.roles",
+                "csp.context_processors.nonce",
+                "trialdesk.web.security.context",
             ],
         },
     },
@@ -90,6 +114,11 @@ TEMPLATES = [
 def _database() -> dict:
     url = os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'trialdesk.sqlite3'}")
     config = dj_database_url.parse(url, conn_max_age=0)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # Django's psycopg pool: connections are reused across requests without persistent-connection
+        # leaks; size it above the server's thread count (trialdesk serve --threads, default 8).
+        pool_max = int(os.environ.get("TRIALDESK_DB_POOL_MAX", "20"))
+        config["OPTIONS"] = {"pool": {"min_size": 2, "max_size": pool_max, "timeout": 20}}
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
         # writers queue (busy timeout) instead of failing with "database is locked" mid-transaction.
@@ -104,6 +133,10 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out username+address pairs
+    "django.contrib.auth.backends.ModelBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -125,6 +158,23 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = security.CONTENT_SECURITY_POLICY
+globals().update(security.https_settings(os.environ.get("TRIALDESK_HTTPS") == "1"))
+
+# Login throttling (django-axes): a username+address pair is locked out after 5 failures for 15 minutes;
+# failures while locked out do not push the retry time back, so the time shown on the lockout page holds.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = security.LOCKOUT_COOL_OFF
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "trialdesk.apps.accounts.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken", "token"]
+
+# Two-factor authentication (django-otp TOTP) for roles that see allocations or identifying data.
+TRIALDESK_REQUIRE_2FA = os.environ.get("TRIALDESK_REQUIRE_2FA", "1") != "0"
+OTP_TOTP_ISSUER = "trialdesk"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("da", "Dansk")]
@@ -145,10 +195,7 @@ WHITENOISE_USE_FINDERS = True
 EMAIL_BACKEND = os.environ.get("TRIALDESK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = "trialdesk@localhost"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("TRIALDESK_LOG_LEVEL", "WARNING")},
-}
+LOGGING = logs.logging_config(
+    fmt=os.environ.get("TRIALDESK_LOG_FORMAT", "json"),
+    level=os.environ.get("TRIALDESK_LOG_LEVEL", "WARNING"),
+)

@@ -1,24 +1,17 @@
 from django.contrib.auth import views as auth_views
-from django.http import JsonResponse
 from django.urls import include, path
 
 from trialdesk.apps.accounts import views as account_views
+from trialdesk.web.health import health
 
-
-def health(request):
-    """Liveness and database reachability, for monitoring."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok", "database": connection.vendor})
-
+handler500 = "trialdesk.web.errors.server_error"
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", health, name="health"),
+    path("account/", include("trialdesk.apps.accounts.urls")),
     path("participants/", include("trialdesk.apps.participants.urls")),
     path("screening/", include("trialdesk.apps.screening.urls")),
     path("consent/", include("trialdesk.apps.consent.urls")),
@@ -29,4 +22,5 @@ urlpatterns = [
     path("exports/", include("trialdesk.apps.snapshots.urls")),
     path("imr/", include("trialdesk.apps.intervention.urls")),
     path("data/", include("trialdesk.apps.datamanagement.urls")),
+    path("analysis/", include("trialdesk.apps.analysis.urls")),
 ]
