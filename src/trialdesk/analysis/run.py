@@ -9,6 +9,7 @@ round-trip repr).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -277,7 +278,6 @@ class _Runner:
             "algorithm": ALGORITHM_VERSION,
             "packages": {name: _version(name) for name in PACKAGES},
             "seeds": dict(self.seeds),
-            "arms": {"treated": self.arms.treated, "control": self.arms.control},
         }
 
 
@@ -309,29 +309,46 @@ def _run(
     runner = _Runner(protocol, tables, seed, progress)
     runner.report(0.0, "counting the participant flow")
     results: dict[str, Any] = {"consort": runner.consort()}
-    primary, sensitivity = runner.primary()
-    results["primary"] = primary
+    notes: list[str] = []
+
+    def attempt(what: str, step: Callable[[], Any]) -> Any:
+        # A part the data cannot support (too few participants, one arm only...) is reported as a note
+        # naming the reason; the rest of the plan still runs, and the report shows what is there.
+        try:
+            return step()
+        except UserError as problem:
+            notes.append(f"{what}: not analysed: {problem}")
+            return None
+
+    found = attempt(f"primary outcome {protocol.primary_outcome.code}", runner.primary)
+    sensitivity: list[dict[str, Any]] = []
+    if found is not None:
+        results["primary"], sensitivity = found
     secondary: list[dict[str, Any]] = []
     for plan in protocol.analysis.plans:
         if protocol.primary_outcome.code in plan.outcomes:
             continue
-        if plan.model == "mmrm":
-            found, rows = runner.scores(plan)
-        elif plan.model in ("nb", "poisson"):
-            found, rows = runner.register(plan)
+        if plan.model in ("mmrm", "nb", "poisson"):
+            method = runner.scores if plan.model == "mmrm" else runner.register
+            part = attempt(f"plan {plan.code}", functools.partial(method, plan))
         else:
-            raise UserError(f"plan {plan.code}: model {plan.model!r} is not supported for secondary outcomes")
-        secondary += found
-        sensitivity += rows
+            notes.append(f"plan {plan.code}: model {plan.model!r} is not supported for secondary outcomes")
+            part = None
+        if part is not None:
+            secondary += part[0]
+            sensitivity += part[1]
     results["secondary"] = secondary
     results["sensitivity"] = sensitivity
     runner.report(0.92, "blinding and agreement indices")
-    blinding = blinding_index(runner.tables.get("guesses"), runner.frame, runner.arms)
+    blinding = attempt(
+        "blinding index", lambda: blinding_index(runner.tables.get("guesses"), runner.frame, runner.arms)
+    )
     if blinding is not None:
         results["blinding_index"] = blinding
-    agreement = fidelity_agreement(runner.tables.get("fidelity"))
+    agreement = attempt("fidelity agreement", lambda: fidelity_agreement(runner.tables.get("fidelity")))
     if agreement is not None:
         results["agreement"] = agreement
+    results["notes"] = notes
     results["provenance"] = runner.provenance(snapshot_hash)
     runner.report(1.0, "done")
     return results

@@ -25,7 +25,7 @@ from trialdesk.analysis.frames import ARM, ID, Arms, long_visits
 from trialdesk.analysis.primary import interval
 from trialdesk.errors import UserError
 from trialdesk.protocol.plan import AnalysisPlan
-from trialdesk.stats import fit_mmrm, fit_nb, fit_ols, impute
+from trialdesk.stats import fit_glm, fit_mmrm, fit_nb, fit_ols, impute
 from trialdesk.stats.pooling import pool_estimates
 
 CATEGORICAL = ("site", "diagnosis")
@@ -146,6 +146,7 @@ def nb_estimate(plan: AnalysisPlan, arms: Arms, data: pd.DataFrame) -> dict[str,
     covariates = _covariates(plan, sum_coded=True)
     means: dict[str, dict[str, Any]] = {}
     ratio: dict[str, float] = {}
+    model = "nb"
     for reference in arms.contrast:  # each arm as reference once: its intercept is its log rate
         other = next(a for a in arms.contrast if a != reference)
         formula = "count ~ " + " + ".join([f"C(arm, Treatment('{reference}'))", *covariates])
@@ -154,6 +155,13 @@ def nb_estimate(plan: AnalysisPlan, arms: Arms, data: pd.DataFrame) -> dict[str,
             # fit's converged flag and messages report that, and theta's SE is not used here.
             warnings.simplefilter("ignore", RuntimeWarning)
             result = fit_nb(data, formula, offset=offset)
+        if not result.converged:
+            # MASS::glm.nb fails this way when theta runs to infinity (no overdispersion): the Poisson
+            # model is the limit, and is what is then reported (model says so).
+            result = fit_glm(data, formula, family="poisson", offset=offset)
+            model = "poisson (negative binomial theta unbounded)"
+            if not result.converged:
+                raise UserError(f"neither the negative binomial nor the Poisson fit of {formula!r} converged")
         intercept = result.coef("Intercept")
         rate = float(np.exp(intercept["estimate"]))
         means[reference] = {
@@ -171,4 +179,4 @@ def nb_estimate(plan: AnalysisPlan, arms: Arms, data: pd.DataFrame) -> dict[str,
                 "theta": float(result.theta or np.nan),
                 "converged": bool(result.converged),
             }
-    return {**ratio, "means": means, "n": len(data)}
+    return {**ratio, "means": means, "n": len(data), "model": model}

@@ -29,6 +29,9 @@ COMMANDS: dict[str, str] = {
     "snapshot": "trialdesk.cli.snapshot:snapshot",
     "backup": "trialdesk.cli.backup:backup",
     "restore": "trialdesk.cli.backup:restore",
+    "analyse": "trialdesk.cli.analyse:analyse",
+    "report": "trialdesk.cli.report:report",
+    "worker": "trialdesk.cli.worker:worker",
 }
 
 

@@ -1,0 +1,31 @@
+"""One run of the analysis plan on one snapshot: queued, running (with progress), done or failed."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AnalysisRun(models.Model):
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+    STATUSES = ((QUEUED, "queued"), (RUNNING, "running"), (DONE, "done"), (FAILED, "failed"))
+
+    snapshot = models.ForeignKey("snapshots.Snapshot", on_delete=models.PROTECT, related_name="analysis_runs")
+    status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED)
+    progress = models.FloatField(default=0.0, help_text="share done, 0-1")
+    message = models.CharField(max_length=200, blank=True, help_text="what the run is doing now")
+    seed = models.BigIntegerField()
+    results = models.JSONField(null=True, blank=True, help_text="the results document (analysis JSON)")
+    results_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the canonical JSON")
+    provenance = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, help_text="background task id, if queued")
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"analysis run {self.pk} on snapshot {self.snapshot_id} ({self.status})"

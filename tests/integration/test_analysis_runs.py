@@ -1,0 +1,133 @@
+"""Analysis runs on snapshots of a small trial built through the real services.
+
+The trial (tests/snapshots_support.py) is too small for the models (six participants, one IMR group):
+the plan's model parts end as notes, while the CONSORT counts, which need no model, are checked against
+counts queried straight from the database.
+"""
+
+import os
+
+import pytest
+from django.test import Client
+
+import snapshots_support as trial
+from enrolment_support import TEST_KEY, user
+from trialdesk.apps.analysis import services
+from trialdesk.apps.analysis.models import AnalysisRun
+from trialdesk.apps.ledger.services import Context
+from trialdesk.apps.participants import keys
+from trialdesk.apps.participants.models import Participant, StatusEvent
+from trialdesk.apps.randomisation.models import Allocation
+from trialdesk.apps.screening.models import Screening
+from trialdesk.apps.snapshots.snapshot import snapshot_dir, take_snapshot
+from trialdesk.cli import main
+from trialdesk.errors import UserError
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch, settings, tmp_path):
+    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+    settings.DATA_DIR = tmp_path
+
+
+@pytest.fixture(scope="module")
+def built(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
+        patch.setenv(keys.ENV_KEY, TEST_KEY)
+        data = trial.build()
+        data["statistician"] = user("stan", "statistician", None, unblinded=True)
+        data["blinded_statistician"] = user("bo", "statistician", None)
+        data["data_manager"] = user("dina", "data_manager", None)
+    yield data
+    with django_db_blocker.unblock():
+        trial.wipe()
+
+
+def _ctx():
+    return Context(actor="stan", channel="command")
+
+
+def test_analysing_without_a_snapshot_fails_clearly(built, capsys):
+    with pytest.raises(UserError, match="no locked snapshot"):
+        services.run_now(_ctx())
+    assert main(["analyse", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: there is no locked snapshot") and "Traceback" not in err
+
+
+def test_a_tampered_snapshot_is_refused_naming_the_file(built, capsys):
+    snapshot = take_snapshot(_ctx(), "lock", blinded=False)
+    path = snapshot_dir(snapshot.id) / "scores.parquet"
+    os.chmod(path.parent, 0o700)
+    os.chmod(path, 0o600)
+    path.write_bytes(path.read_bytes() + b"x")
+    assert main(["analyse", "--snapshot", snapshot.id]) == 2
+    err = capsys.readouterr().err
+    assert "scores.parquet" in err and "SHA-256" in err
+    run = AnalysisRun.objects.get(snapshot=snapshot)
+    assert run.status == AnalysisRun.FAILED and "scores.parquet" in run.error
+
+
+def test_consort_counts_match_the_database(built):
+    snapshot = take_snapshot(_ctx(), "lock", blinded=False)
+    run = services.run_now(_ctx(), snapshot.id)
+    assert run.status == AnalysisRun.DONE and run.progress == 1.0
+    consort = run.results["consort"]
+    assert consort["screened"] == Screening.objects.filter(rescreen_of__isnull=True).count()
+    randomised = StatusEvent.objects.filter(to_state="randomised").values("participant").distinct().count()
+    assert consort["randomised"] == randomised == Allocation.objects.count() == 6
+    for arm in ("IMR", "TAU"):
+        assert consort["allocated"][arm] == Allocation.objects.filter(arm=arm).count()
+        assert consort["analysed"][arm] == consort["allocated"][arm]
+    assert sum(consort["allocated"].values()) == consort["randomised"]
+    assert Participant.objects.count() >= consort["randomised"]
+    # Six participants cannot carry the models: each part says why instead of failing the run.
+    assert any("primary outcome gaf_f_m9: not analysed" in note for note in run.results["notes"])
+    assert run.results["provenance"]["snapshot_hash"] == snapshot.manifest_sha256
+
+
+def test_two_runs_on_one_snapshot_give_identical_results(built):
+    snapshot = take_snapshot(_ctx(), "lock", blinded=False)
+    first, second = services.run_now(_ctx(), snapshot.id), services.run_now(_ctx(), snapshot.id)
+    assert first.results_sha256 == second.results_sha256 != ""
+
+
+def test_blinded_roles_cannot_reach_closed_report_or_arm_split_dashboard(built):
+    snapshot = take_snapshot(_ctx(), "lock", blinded=False)
+    run = services.run_now(_ctx(), snapshot.id)
+    for who in ("assessor", "blinded_statistician", "data_manager"):
+        client = Client()
+        client.force_login(built[who])
+        for url in (f"/analysis/runs/{run.pk}/report/closed/", "/analysis/dashboard/by-arm/"):
+            response = client.get(url)
+            assert response.status_code == 403, (who, url)
+            assert b"IMR" not in response.content and b"TAU" not in response.content
+    assessor = Client()
+    assessor.force_login(built["assessor"])
+    assert assessor.get("/analysis/dashboard/").status_code == 403
+    assert assessor.get(f"/analysis/runs/{run.pk}/report/open/").status_code == 403
+    manager = Client()
+    manager.force_login(built["data_manager"])
+    pooled = manager.get("/analysis/dashboard/")
+    assert pooled.status_code == 200
+    assert b"IMR + treatment" not in pooled.content and b">TAU<" not in pooled.content
+    statistician = Client()
+    statistician.force_login(built["statistician"])
+    split = statistician.get("/analysis/dashboard/by-arm/")
+    assert split.status_code == 200 and b"<td>IMR</td>" in split.content
+    assert statistician.get(f"/analysis/runs/{run.pk}/").status_code == 200
+
+
+def test_a_queued_run_is_picked_up_by_the_worker(built, settings):
+    snapshot = take_snapshot(_ctx(), "lock", blinded=False)
+    run = services.enqueue(services.create_run(_ctx(), snapshot.id))
+    assert run.status == AnalysisRun.QUEUED and run.task_id
+    client = Client()
+    client.force_login(built["statistician"])
+    page = client.get(f"/analysis/runs/{run.pk}/")
+    assert b'http-equiv="refresh"' in page.content and b"queued" in page.content
+    assert main(["worker", "--batch", "--interval", "0"]) == 0
+    run.refresh_from_db()
+    assert run.status == AnalysisRun.DONE
