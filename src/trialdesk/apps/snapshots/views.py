@@ -3,10 +3,12 @@ allocations). Downloads stream: a table as CSV chunk by chunk, a whole export as
 
 from __future__ import annotations
 
+import io
 import tempfile
 import zipfile
 from pathlib import Path
 
+import pyarrow.csv as pa_csv
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, StreamingHttpResponse
@@ -17,6 +19,7 @@ from trialdesk.apps.ledger.services import Context
 from trialdesk.apps.trial.services import active_hash
 from trialdesk.errors import UserError
 
+from .arrow import to_arrow
 from .export import FORMATS, export
 from .extract import Extraction
 from .models import Snapshot
@@ -51,7 +54,10 @@ def table_csv(request, name: str):
     def rows():
         first = True
         for chunk in extraction.chunks(name):
-            yield chunk.to_csv(header=first, index=False, lineterminator="\n")
+            buffer = io.BytesIO()
+            options = pa_csv.WriteOptions(quoting_style="needed", include_header=first)
+            pa_csv.write_csv(to_arrow(name, chunk), buffer, write_options=options)
+            yield buffer.getvalue()
             first = False
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
@@ -75,5 +81,6 @@ def download(request, fmt: str):
         archive.close()
         raise Http404(str(refused)) from None
     archive.seek(0)
-    return FileResponse(archive, as_attachment=True, filename=f"trialdesk-{fmt}.zip",
-                        content_type="application/zip")
+    return FileResponse(
+        archive, as_attachment=True, filename=f"trialdesk-{fmt}.zip", content_type="application/zip"
+    )
