@@ -29,6 +29,7 @@ from .models import Lock, UnlockRequest
 EXEMPT_ENTITIES = frozenset({
     "query", "source-verification", "casebook-signature", "lock", "unlock-request", "session", "user",
     "export", "snapshot", "arm-letters", "unblinding-request",
+    "analysis-run",  # analysing locked data is what the lock is for; it changes no data
 })  # fmt: skip
 
 
