@@ -74,6 +74,7 @@ class Run:
     streams: list[np.random.Generator] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
     data: dict[str, Any] = field(default_factory=dict)
+    pdf: bool = True
 
     def context(self, actor: str, channel: str = "command") -> Context:
         return Context(actor=actor, channel=channel, protocol_hash=self.protocol.content_hash)
@@ -287,7 +288,7 @@ def closeout_stage(run: Run) -> None:
         analysis_snapshot(closed, day, context=run.context("statistician"))
         advance(1)
         analyse_and_report(
-            closed, day + dt.timedelta(days=1), context=run.context("statistician"), out=run.out
+            closed, day + dt.timedelta(days=1), context=run.context("statistician"), out=run.out, pdf=run.pdf
         )
         advance(1)
     run.result.counts["close-out"] = dict(closed.counts)
@@ -302,6 +303,7 @@ def run_demo(
     out: Path,
     progress: Progress = _quiet,
     stages: tuple[str, ...] | None = None,
+    pdf: bool = True,
 ) -> DemoResult:
     """Run the demo into the configured (empty) database; Django must be set up."""
     result = DemoResult(participants=n, seed=seed)
@@ -312,6 +314,7 @@ def run_demo(
         out=out,
         progress=progress,
         result=result,
+        pdf=pdf,
         streams=[np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)],
     )
     run.settings = dataclasses.replace(
