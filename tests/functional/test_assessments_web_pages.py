@@ -56,6 +56,11 @@ def test_the_worklist_shows_what_is_missing_soonest_closing_first(ctx, client, a
     assert "GAF-F" not in row.split("Still missing")[-1]
     assert "GAF-S, PSP, PANSS" in row
     assert f"/assessments/p/{sooner.trial_id}/" in links(page.content.decode())
+    # Participants with nothing open are still one click away.
+    with clock.frozen(dt.datetime(2011, 6, 1, 12, tzinfo=dt.UTC)):
+        quiet = client.get("/assessments/").content.decode()
+    assert "No visit is open or overdue" in text(quiet)
+    assert {f"/assessments/p/{p.trial_id}/" for p in (sooner, later)} <= set(links(quiet))
 
 
 def test_the_participant_page_lists_visits_forms_and_states(ctx, client, anna):

@@ -64,20 +64,31 @@ class VisitRow:
         return any(row.rater == "self" and row.status in ("missing", "draft") for row in self.forms)
 
 
-def _visits(participant: Participant) -> list[Visit]:
-    saved = list(
-        Visit.objects.filter(participant=participant).prefetch_related(
-            Prefetch("assessments", queryset=Assessment.objects.order_by("id")), "guesses"
-        )
+def _saved_visits(participants: Any) -> dict[int, list[Visit]]:
+    """Saved visits by participant id, with their forms and guesses, in three queries for any number."""
+    rows = Visit.objects.filter(participant__in=participants).prefetch_related(
+        Prefetch("assessments", queryset=Assessment.objects.order_by("id")), "guesses"
     )
-    return saved or planned_visits(participant)
+    by_participant: dict[int, list[Visit]] = {}
+    for visit in rows.order_by("participant", "sequence"):
+        by_participant.setdefault(visit.participant_id, []).append(visit)
+    return by_participant
+
+
+def _visits(participant: Participant, saved: dict[int, list[Visit]] | None = None) -> list[Visit]:
+    found = (saved if saved is not None else _saved_visits([participant])).get(participant.pk)
+    return found or planned_visits(participant)
 
 
 def randomised(participant: Participant) -> bool:
     return participant.state in AFTER_RANDOMISATION
 
 
-def visit_row(visit: Visit, user: Any, today: dt.date) -> VisitRow:
+def visit_row(
+    visit: Visit, user: Any, today: dt.date, rights: dict[str, tuple[bool, bool]] | None = None
+) -> VisitRow:
+    """One visit with its forms; ``rights`` caches (may enter, may view) per form for this participant and
+    user, or is None where nobody asks (the worklist)."""
     participant = visit.participant
     state = visit_progress(visit, today)
     library = get_library()
@@ -93,8 +104,8 @@ def visit_row(visit: Visit, user: Any, today: dt.date) -> VisitRow:
                 rater=instrument.rater,
                 status=assessment.status if assessment else "missing",
                 assessment=assessment,
-                can_enter=can_enter(user, code, participant),
-                can_view=can_view(user, code, participant),
+                can_enter=_rights(rights, user, code, participant)[0],
+                can_view=_rights(rights, user, code, participant)[1],
             )
         )
     guesses = list(visit.guesses.all()) if visit.pk else []
@@ -109,26 +120,36 @@ def visit_row(visit: Visit, user: Any, today: dt.date) -> VisitRow:
     return row
 
 
+def _rights(
+    cache: dict[str, tuple[bool, bool]] | None, user: Any, code: str, participant: Participant
+) -> tuple[bool, bool]:
+    if cache is None:
+        return False, False
+    if code not in cache:
+        cache[code] = (can_enter(user, code, participant), can_view(user, code, participant))
+    return cache[code]
+
+
 def schedule_for(participant: Participant, user: Any, today: dt.date) -> list[VisitRow]:
-    return [visit_row(visit, user, today) for visit in _visits(participant)]
+    rights: dict[str, tuple[bool, bool]] = {}
+    return [visit_row(visit, user, today, rights) for visit in _visits(participant)]
+
+
+def active_participants(user: Any):
+    """Participants with an active schedule at the sites where ``user`` may see participants."""
+    active = Participant.objects.filter(status__in=[s.value for s in ACTIVE_STATES])
+    return scope(active, user, "view-participants").select_related("site").order_by("trial_id")
 
 
 def worklist(user: Any, today: dt.date) -> list[tuple[Participant, VisitRow]]:
     """Open and overdue visits at the user's sites, the soonest-closing first, with what is missing."""
     if not (allowed(user, "enter-assessment") or allowed(user, "enter-self-report")):
         return []
-    people = (
-        scope(
-            Participant.objects.filter(status__in=[s.value for s in ACTIVE_STATES]), user, "view-participants"
-        )
-        .select_related("site")
-        .order_by("trial_id")
-    )
+    people = [p for p in active_participants(user) if may_collect(p, "assessment", today)]
+    saved = _saved_visits(people)
     rows: list[tuple[Participant, VisitRow]] = []
     for participant in people:
-        if not may_collect(participant, "assessment", today):
-            continue
-        for visit in _visits(participant):
+        for visit in _visits(participant, saved):
             visit.participant = participant
             row = visit_row(visit, user, today)
             if row.progress.state in WORKLIST_STATES:

@@ -24,9 +24,10 @@ def worklist(request):
     if not can_open_visits(request.user):
         raise PermissionDenied("your role has no assessment worklist")
     today = clock.today()
-    return render(
-        request, "assessments/worklist.html", {"rows": queries.worklist(request.user, today), "today": today}
-    )
+    rows = queries.worklist(request.user, today)
+    listed = {participant.pk for participant, _ in rows}
+    others = [p for p in queries.active_participants(request.user) if p.pk not in listed]
+    return render(request, "assessments/worklist.html", {"rows": rows, "others": others, "today": today})
 
 
 def _participant_page(request, participant, *, errors=None, problem="", status=200):
