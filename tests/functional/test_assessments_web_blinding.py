@@ -96,7 +96,7 @@ def test_an_assessor_never_sees_an_arm(trial, client):
     anna = user("anna", "assessor", "BAL")
     client.force_login(anna)
     pages = crawl(client, _start_urls(people))
-    assert len(pages) > 100
+    assert 100 < len(pages) < 600  # the crawl ran to the end, not into its page limit
     assert all(status < 500 for status, _ in pages.values())
     found = {url: leaks(body) for url, (_, body) in pages.items() if leaks(body)}
     assert found == {}
