@@ -15,6 +15,7 @@ Mixed-model formulas may carry one extra term that patsy does not know, in lme4 
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -95,14 +96,19 @@ def split_formula(formula: str) -> FormulaParts:
     return FormulaParts(formula, random, covariance)
 
 
-def formula_variables(formula: str) -> tuple[list[str], list[str]]:
-    """Data columns named on the left and on the right of a patsy formula (parse errors are UserErrors)."""
+@functools.lru_cache(maxsize=256)
+def _parsed(formula: str) -> tuple[Any, tuple[str, ...], tuple[str, ...], frozenset[str]]:
+    """patsy's parse of a formula, the data columns on each side, and the columns used only as C(col).
+
+    Cached: a formula is parsed once per process however many data sets it is fitted to (multiple
+    imputation, simulations, the benchmarks), and parsing costs as much as building a small design.
+    """
     try:
         desc = patsy.ModelDesc.from_formula(formula)
     except patsy.PatsyError as problem:
         raise UserError(f"formula {formula!r} does not parse: {problem.message}") from None
 
-    def names(terms: list[Any]) -> list[str]:
+    def names(terms: list[Any]) -> tuple[str, ...]:
         found: list[str] = []
         for term in terms:
             for factor in term.factors:
@@ -119,15 +125,21 @@ def formula_variables(formula: str) -> tuple[list[str], list[str]]:
                     if (isinstance(node, ast.Name) and id(node) not in called
                             and node.id not in _FORMULA_BUILTINS and node.id not in found):
                         found.append(node.id)
-        return found
+        return tuple(found)
 
-    return names(desc.lhs_termlist), names(desc.rhs_termlist)
+    lhs, rhs = names(desc.lhs_termlist), names(desc.rhs_termlist)
+    return desc, lhs, rhs, frozenset(_factor_only(desc, rhs))
 
 
-def _factor_only(formula: str, names: list[str]) -> set[str]:
+def formula_variables(formula: str) -> tuple[list[str], list[str]]:
+    """Data columns named on the left and on the right of a patsy formula (parse errors are UserErrors)."""
+    _, lhs, rhs, _ = _parsed(formula)
+    return list(lhs), list(rhs)
+
+
+def _factor_only(desc: Any, names: tuple[str, ...]) -> set[str]:
     """Columns used only as ``C(column, ...)``: coding them as pandas categoricals up front spares patsy
     a slow value-by-value scan of large numeric columns, with the same levels and term names."""
-    desc = patsy.ModelDesc.from_formula(formula)
     inside: set[str] = set()
     outside: set[str] = set()
     for term in desc.rhs_termlist:
@@ -141,6 +153,17 @@ def _factor_only(formula: str, names: list[str]) -> set[str]:
                     wrapped.add(id(node.args[0]))
             outside |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in wrapped}
     return (inside - outside) & set(names)
+
+
+def _sorted_categorical(column: pd.Series) -> pd.Categorical:
+    """The column as a categorical whose levels are its values in sorted order (patsy's reference level
+    is the first). Factorising first sorts only the distinct values, not every row."""
+    codes, uniques = pd.factorize(column)
+    values = uniques.tolist()
+    order = sorted(range(len(values)), key=values.__getitem__)
+    rank = np.empty(len(order), dtype=codes.dtype)
+    rank[order] = np.arange(len(order), dtype=codes.dtype)
+    return pd.Categorical.from_codes(rank[codes], categories=pd.Index([values[i] for i in order]))
 
 
 @dataclass
@@ -197,7 +220,8 @@ def build_design(formula: str, data: pd.DataFrame, *, extra: list[str] | None = 
         raise UserError("data must be a table (a pandas DataFrame)")
     if "~" not in formula:
         raise UserError(f"formula {formula!r} has no '~': write it as outcome ~ terms")
-    lhs, rhs = formula_variables(formula)
+    desc, lhs_names, rhs_names, as_factor = _parsed(formula)
+    lhs, rhs = list(lhs_names), list(rhs_names)
     if not lhs:
         raise UserError(f"formula {formula!r} has no outcome on the left of '~'")
     extra = [c for c in (extra or []) if c not in lhs + rhs]
@@ -206,37 +230,48 @@ def build_design(formula: str, data: pd.DataFrame, *, extra: list[str] | None = 
         if not (pd.api.types.is_numeric_dtype(data[name]) and not pd.api.types.is_bool_dtype(data[name])):
             raise UserError(f"outcome column {name!r} is not numeric (dtype {data[name].dtype})")
     used = list(dict.fromkeys(lhs + rhs + extra))
-    frame = data.loc[:, used].dropna().copy()
+    frame = data.loc[:, used].dropna()
     if frame.empty:
         raise UserError(f"no complete rows: every row is missing one of {', '.join(used)}")
-    as_factor = _factor_only(formula, rhs)
-    for name in rhs:
+    frame = frame.copy()
+    # patsy evaluates the formula on plain arrays: on a DataFrame it spends most of its time in pandas
+    # indexing. Categorical columns spare it a per-value scan for levels (numeric columns used only as
+    # C(column), and text columns); sorted levels keep its reference level.
+    arrays: dict[str, Any] = {}
+    for name in dict.fromkeys(lhs + rhs):
         column = frame[name]
-        if name in as_factor and not isinstance(column.dtype, pd.CategoricalDtype):
-            frame[name] = pd.Categorical(column, categories=sorted(column.unique()))
-        elif not (pd.api.types.is_numeric_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype)):
-            # Categorical columns spare patsy a per-value NA check; sorted levels keep its reference level.
-            frame[name] = pd.Categorical(frame[name], categories=sorted(frame[name].unique()))
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            arrays[name] = column.array
+        elif name in rhs and (name in as_factor or not pd.api.types.is_numeric_dtype(column)):
+            arrays[name] = _sorted_categorical(column)
+            frame[name] = arrays[name]
+        else:
+            arrays[name] = column.to_numpy()
     try:
         # Rows with missing values are already gone: no NA types, so patsy does not scan for them.
-        y_df, x_df = patsy.dmatrices(formula, frame, return_type="dataframe",
-                                     NA_action=patsy.NAAction(NA_types=[]), eval_env=0)
+        no_na = patsy.NAAction(NA_types=[])
+        y_info, x_info = patsy.design_matrix_builders(
+            [desc.lhs_termlist, desc.rhs_termlist], lambda: iter([arrays]),
+            eval_env=patsy.EvalEnvironment.capture(0), NA_action=no_na)
+        y_mat, x_mat = patsy.build_design_matrices([y_info, x_info], arrays, NA_action=no_na)
     except patsy.PatsyError as problem:
         raise UserError(f"formula {formula!r} cannot be evaluated on the data: {problem.message}") from None
     except (NameError, TypeError, ValueError) as problem:
         raise UserError(f"formula {formula!r} cannot be evaluated on the data: {problem}") from None
-    if y_df.shape[1] != 1:
+    if y_mat.shape[1] != 1:
         raise UserError(f"the outcome of {formula!r} must be one numeric column")
-    info = x_df.design_info
+    info = x_info
     for factor, factor_info in info.factor_infos.items():
         if factor_info.type == "categorical" and len(factor_info.categories) < 2:
             levels = ", ".join(map(str, factor_info.categories))
             raise UserError(f"{factor.name()} has only one level ({levels}) in the complete rows: "
                             "its effect cannot be estimated (one arm only?)")
-    y = y_df.to_numpy(dtype=float)[:, 0]
-    X = x_df.to_numpy(dtype=float)
-    terms = list(x_df.columns)
-    outcome = str(y_df.columns[0])
+    y = np.asarray(y_mat, dtype=float)[:, 0]
+    # Column-major, as the DataFrame route gave it: BLAS sums in a layout-dependent order and the
+    # optimisers' last digits (and the reference tests' convergence flags) depend on it.
+    X = np.asfortranarray(x_mat, dtype=float)
+    terms = list(x_info.column_names)
+    outcome = str(y_info.column_names[0])
     if np.ptp(y) == 0:
         raise UserError(f"outcome {outcome!r} is constant ({y[0]:g}) in all {len(y)} complete rows")
     if check_rank:
@@ -272,7 +307,16 @@ def reference_grid(design: Design, by: list[str]) -> tuple[pd.DataFrame, np.ndar
         else:
             axes[name] = [float(frame[name].mean())]
     combos = list(itertools.product(*axes.values()))
-    grid = pd.DataFrame(combos, columns=list(axes))
+    # The grid goes to patsy as arrays of the fitted columns' types (categoricals with the same levels):
+    # patsy is several times slower on a DataFrame, and the coding must be the fit's.
+    grid: dict[str, Any] = {}
+    for position, name in enumerate(axes):
+        values = [combo[position] for combo in combos]
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            grid[name] = pd.Categorical(values, categories=column.cat.categories)
+        else:
+            grid[name] = np.asarray(values)
     (rows,) = patsy.build_design_matrices([design.design_info], grid, return_type="matrix",
                                           NA_action=patsy.NAAction(NA_types=[]))
     rows = np.asarray(rows, dtype=float)

@@ -56,6 +56,18 @@ class Inference:
             df = None
         return coefficient_table([""] * len(L), estimate, se, df, level=level)
 
+    def tables(self, blocks: list[np.ndarray], level: float) -> list[pd.DataFrame]:
+        """One table per block of contrasts, all computed in one pass (scipy's distributions have a
+        large per-call overhead)."""
+        whole = self.table(np.vstack(blocks), level)
+        columns = {name: whole[name].to_numpy() for name in whole.columns if name != "term"}
+        out, start = [], 0
+        for block in blocks:
+            stop = start + len(block)
+            out.append(pd.DataFrame({name: values[start:stop] for name, values in columns.items()}))
+            start = stop
+        return out
+
 
 def _setup(data: pd.DataFrame, formula: str, visit: str | None, subject: str | None,
            covariance: str | None) -> tuple[Design, str, str, str, np.ndarray, list[str], np.ndarray]:
@@ -77,12 +89,17 @@ def _setup(data: pd.DataFrame, formula: str, visit: str | None, subject: str | N
                         "write us(visit | subject) in the formula")
     design = build_design(parts.fixed, data, extra=[visit, subject])
     frame = design.frame
-    if frame.duplicated([subject, visit]).any():
-        row = frame.index[frame.duplicated([subject, visit])][0]
-        raise UserError(f"subject {frame.loc[row, subject]} has visit {frame.loc[row, visit]} "
-                        "more than once")
     visit_codes, visit_levels = pd.factorize(frame[visit], sort=True)
     subject_codes, _ = pd.factorize(frame[subject], sort=True)
+    cell = subject_codes.astype(np.int64) * len(visit_levels) + visit_codes
+    seen = np.zeros(int(cell.max()) + 1, dtype=bool)
+    seen[cell] = True
+    if int(seen.sum()) < len(cell):
+        first = np.zeros(len(cell), dtype=bool)
+        first[np.unique(cell, return_index=True)[1]] = True
+        row = int(np.flatnonzero(~first)[0])
+        raise UserError(f"subject {frame[subject].iloc[row]} has visit {frame[visit].iloc[row]} "
+                        "more than once")
     return design, covariance, visit, subject, visit_codes, [str(v) for v in visit_levels], subject_codes
 
 
@@ -113,9 +130,17 @@ def fit_mmrm(data: pd.DataFrame, formula: str, *, visit: str | None = None, subj
     resid = design.y - design.X @ np.linalg.lstsq(design.X, design.y, rcond=None)[0]
     fit = fit_blocks(model, cov.start(_moments(resid, vcodes, scodes, len(vlabels))))
     inference = Inference(fit, df)
-    table = inference.table(np.eye(design.X.shape[1]), level)
-    table["term"] = design.terms
-    n, p, K = design.nobs, design.X.shape[1], len(fit.psi)
+    by = [arm, visit] if arm else [visit]
+    labels, L = reference_grid(design, by)
+    p = design.X.shape[1]
+    contrasts = [np.eye(p), L]
+    if arm:
+        names, effects = _arm_contrasts(labels, L, arm=arm, visit=visit, terms=design.terms)
+        contrasts.append(effects)
+    tables = inference.tables(contrasts, level)
+    table = tables[0]
+    table.insert(0, "term", design.terms)
+    n, K = design.nobs, len(fit.psi)
     result = ModelResult(
         model="mmrm", method=method, formula=formula, nobs=n, ngroups=int(scodes.max()) + 1,
         coefficients=table, loglik=-fit.deviance / 2, aic=fit.deviance + 2 * (p + K),
@@ -126,15 +151,10 @@ def fit_mmrm(data: pd.DataFrame, formula: str, *, visit: str | None = None, subj
         extra={"df_method": df, "covariance": structure, "visit": visit, "subject": subject,
                "visits": vlabels},
     )
-    by = [arm, visit] if arm else [visit]
-    labels, L = reference_grid(design, by)
-    means = inference.table(L, level)
-    means = means.drop(columns=["term", "statistic", "p"])
-    lsmeans = pd.concat([labels.reset_index(drop=True), means], axis=1)
-    result.tables["lsmeans"] = lsmeans
+    means = tables[1].drop(columns=["statistic", "p"])
+    result.tables["lsmeans"] = pd.concat([labels.reset_index(drop=True), means], axis=1)
     if arm:
-        result.tables["arm_effects"] = _arm_effects(labels, L, inference, arm=arm, visit=visit,
-                                                    terms=design.terms, level=level)
+        result.tables["arm_effects"] = pd.concat([names, tables[2]], axis=1)
     return result
 
 
@@ -142,7 +162,15 @@ def _moments(resid: np.ndarray, visits: np.ndarray, subjects: np.ndarray, T: int
     """Pairwise-complete covariance of OLS residuals by visit: the optimiser's starting point."""
     wide = np.full((int(subjects.max()) + 1, T), np.nan)
     wide[subjects, visits] = resid
-    S = pd.DataFrame(wide).cov(min_periods=2).to_numpy()
+    # Pairwise-complete covariance (pandas' DataFrame.cov(min_periods=2)), without building a frame.
+    seen = ~np.isnan(wide)
+    S = np.full((T, T), np.nan)
+    for i in range(T):
+        for j in range(i + 1):
+            both = seen[:, i] & seen[:, j]
+            if both.sum() >= 2:
+                a, b = wide[both, i], wide[both, j]
+                S[i, j] = S[j, i] = float((a - a.mean()) @ (b - b.mean())) / (both.sum() - 1)
     floor = 1e-8 * float(np.nanvar(resid)) + 1e-12
     diag = np.maximum(np.nan_to_num(np.diag(S), nan=floor), floor)
     S = np.nan_to_num(S, nan=0.0)
@@ -150,24 +178,24 @@ def _moments(resid: np.ndarray, visits: np.ndarray, subjects: np.ndarray, T: int
     return S
 
 
-def _arm_effects(labels: pd.DataFrame, L: np.ndarray, inference: Inference, *, arm: str, visit: str,
-                 terms: list[str], level: float) -> pd.DataFrame:
-    """Each arm minus the reference arm, at each visit.
+def _arm_contrasts(labels: pd.DataFrame, L: np.ndarray, *, arm: str, visit: str,
+                   terms: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Each arm minus the reference arm, at each visit: the labels and the rows of L.
 
     The reference is the arm level without a ``[T.level]`` column in the design (the formula's
     reference, e.g. ``C(arm, Treatment('TAU'))``), else the first in sorted order.
     """
-    arms = sorted(labels[arm].unique().tolist())
+    arm_of, visit_of = labels[arm].to_numpy(), labels[visit].to_numpy()
+    arms = sorted(pd.unique(arm_of).tolist())
     omitted = [a for a in arms if not any(f"[T.{a}]" in t for t in terms)]
     if len(omitted) == 1:
         arms = omitted + [a for a in arms if a != omitted[0]]
-    rows, names = [], []
-    for v in sorted(labels[visit].unique().tolist()):
-        ref = np.flatnonzero((labels[arm] == arms[0]) & (labels[visit] == v))[0]
+    rows, visits, contrasts = [], [], []
+    for v in sorted(pd.unique(visit_of).tolist()):
+        ref = np.flatnonzero((arm_of == arms[0]) & (visit_of == v))[0]
         for a in arms[1:]:
-            other = np.flatnonzero((labels[arm] == a) & (labels[visit] == v))[0]
+            other = np.flatnonzero((arm_of == a) & (visit_of == v))[0]
             rows.append(L[other] - L[ref])
-            names.append({visit: v, "contrast": f"{a} - {arms[0]}"})
-    table = inference.table(np.array(rows), level)
-    return pd.concat([pd.DataFrame(names), table.drop(columns=["term"])], axis=1)
-
+            visits.append(v)
+            contrasts.append(f"{a} - {arms[0]}")
+    return pd.DataFrame({visit: visits, "contrast": contrasts}), np.array(rows)
