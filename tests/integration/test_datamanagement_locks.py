@@ -117,6 +117,18 @@ def test_locking_the_database_takes_a_snapshot_and_leaves_queries_open(ctx, peop
     assert verify_ledger().ok
 
 
+def test_a_failed_snapshot_leaves_the_database_unlocked(ctx, people, settings, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the data directory should be")
+    settings.DATA_DIR = blocker
+    before = LedgerEntry.objects.count()
+    with pytest.raises(UserError, match=r"^the database was not locked: its snapshot could not be written"):
+        locks.lock("database", ctx, user=people["dm"], reason="final database lock")
+    assert not Lock.objects.exists() and not Snapshot.objects.exists()
+    assert LedgerEntry.objects.count() == before
+    with_baseline_form(ctx)  # still writable
+
+
 def test_lock_refusals_name_their_field_and_store_nothing(ctx, people):
     participant = with_baseline_form(ctx)
     cases = [

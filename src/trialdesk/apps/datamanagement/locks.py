@@ -162,13 +162,19 @@ def lock(
             site=participant.site.code if participant else "",
             participant=participant.trial_id if participant else "",
         )
-    if scope == "database":
-        # After the lock commits, so the snapshot reads exactly the locked data.
-        from trialdesk.apps.snapshots.snapshot import take_snapshot
+        if scope == "database":
+            # Inside the lock's transaction: its ledger entry holds the ledger's ordering lock, so no other
+            # write can commit while the snapshot reads, and a writer waiting for it then meets the lock.
+            # A failed snapshot undoes the lock: nothing changes.
+            from trialdesk.apps.snapshots.snapshot import take_snapshot
 
-        snapshot = take_snapshot(context, label=f"database lock {made.pk}")
-        Lock.objects.filter(pk=made.pk).update(snapshot_id=snapshot.id)
-        made.snapshot_id = snapshot.id
+            try:
+                made.snapshot_id = take_snapshot(context, label=f"database lock {made.pk}").id
+            except OSError as problem:
+                raise UserError(
+                    f"the database was not locked: its snapshot could not be written ({problem})"
+                ) from None
+            made.save(update_fields=["snapshot_id"])
     return made
 
 

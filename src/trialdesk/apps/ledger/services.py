@@ -88,9 +88,10 @@ def append_many(context: Context, changes: Iterable[Change]) -> list[LedgerEntry
             raise UserError(f"a reason is required to change {what}")
     if not changes:
         return []
+    _serialise_appends()
+    # After the ordering lock: a guard then sees whatever a writer holding it (e.g. a lock) committed.
     for guard in GUARDS:
         guard(context, changes)
-    _serialise_appends()
     last = LedgerEntry.objects.order_by("-seq").values_list("seq", "hash").first()
     seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
     at = clock.now()
