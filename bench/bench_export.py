@@ -65,19 +65,45 @@ def populate(data_dir: Path, rows: int) -> int:
     people = -(-rows // per_participant)
     with transaction.atomic():
         made = Participant.objects.bulk_create(
-            Participant(trial_id=f"{site.prefix}-{n:05d}", site=site, number=n, status="in_follow_up",
-                        created_at=now, protocol_hash=protocol.content_hash) for n in range(1, people + 1)
+            Participant(
+                trial_id=f"{site.prefix}-{n:05d}",
+                site=site,
+                number=n,
+                status="in_follow_up",
+                created_at=now,
+                protocol_hash=protocol.content_hash,
+            )
+            for n in range(1, people + 1)
         )
         visits = Visit.objects.bulk_create(
-            Visit(participant=p, code=v.code, label=v.label, sequence=i, month=v.month, instruments=codes,
-                  target=dt.date(2011, 3, 1), protocol_hash=protocol.content_hash, created_at=now)
-            for p in made for i, (v, codes) in enumerate(plan)
+            Visit(
+                participant=p,
+                code=v.code,
+                label=v.label,
+                sequence=i,
+                month=v.month,
+                instruments=codes,
+                target=dt.date(2011, 3, 1),
+                protocol_hash=protocol.content_hash,
+                created_at=now,
+            )
+            for p in made
+            for i, (v, codes) in enumerate(plan)
         )
         assessments = Assessment.objects.bulk_create(
-            Assessment(participant_id=v.participant_id, visit=v, instrument=code, status="complete",
-                       assessed_on=dt.date(2011, 12, 1), entered_by="bench", protocol_hash=protocol.content_hash,
-                       created_at=now, updated_at=now)
-            for v in visits for code in v.instruments
+            Assessment(
+                participant_id=v.participant_id,
+                visit=v,
+                instrument=code,
+                status="complete",
+                assessed_on=dt.date(2011, 12, 1),
+                entered_by="bench",
+                protocol_hash=protocol.content_hash,
+                created_at=now,
+                updated_at=now,
+            )
+            for v in visits
+            for code in v.instruments
         )
     table = ItemResponse._meta.db_table
     written = 0
@@ -92,7 +118,8 @@ def populate(data_dir: Path, rows: int) -> int:
                 batch.append((assessment.pk, item, float(low + (assessment.pk + len(batch)) % 3), ""))
             if len(batch) >= 50_000 or written + len(batch) >= rows:
                 cursor.executemany(
-                    f"INSERT INTO {table} (assessment_id, item, number, text) VALUES (%s, %s, %s, %s)", batch
+                    f"INSERT INTO {table} (assessment_id, item, number, text) VALUES (%s, %s, %s, %s)",  # noqa: S608 - model's table name
+                    batch,
                 )
                 written += len(batch)
                 batch = []
@@ -119,7 +146,10 @@ def run(method: str, data_dir: Path) -> dict:
         from trialdesk.apps.assessments.models import ItemResponse
 
         query = ItemResponse.objects.filter(assessment__status="complete", number__isnull=False).values(
-            "assessment__participant__trial_id", "assessment__visit__code", "assessment__instrument", "item",
+            "assessment__participant__trial_id",
+            "assessment__visit__code",
+            "assessment__instrument",
+            "item",
             "number",
         )
         frame = pd.DataFrame(list(query.order_by("assessment_id", "id")))
@@ -131,13 +161,22 @@ def run(method: str, data_dir: Path) -> dict:
         rows = len(frame)
     seconds = time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"method": method, "rows": rows, "seconds": seconds, "peak_mb": peak_kb / 1024,
-            "startup_mb": baseline_kb / 1024, "bytes": out.stat().st_size}
+    return {
+        "method": method,
+        "rows": rows,
+        "seconds": seconds,
+        "peak_mb": peak_kb / 1024,
+        "startup_mb": baseline_kb / 1024,
+        "bytes": out.stat().st_size,
+    }
 
 
 def _child(method: str, data_dir: Path) -> dict:
     done = subprocess.run(
-        [sys.executable, __file__, "--child", method, "--dir", str(data_dir)], capture_output=True, text=True,
+        [sys.executable, __file__, "--child", method, "--dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode:
         raise SystemExit(f"{method} failed:\n{done.stderr}")
@@ -156,26 +195,32 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         data_dir = Path(tmp)
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", (
-            "import sys; sys.path.insert(0, %r); import bench_export as b; from pathlib import Path; "
-            "print(b.populate(Path(%r), %d))" % (str(Path(__file__).parent), tmp, args.rows))],
-            check=True, capture_output=True, text=True)
+        code = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_export as b; "
+            f"from pathlib import Path; print(b.populate(Path({tmp!r}), {args.rows}))"
+        )
+        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
         written = int(done.stdout.strip().splitlines()[-1])
         print(f"populated {written:,} item responses in {time.perf_counter() - start:.1f} s (SQLite, {tmp})")
         results = {method: _child(method, data_dir) for method in METHODS}
     print(f"{'method':<16}{'rows':>10}{'seconds':>10}{'peak MB':>10}{'startup MB':>12}{'file MB':>10}")
     for r in results.values():
-        print(f"{r['method']:<16}{r['rows']:>10,}{r['seconds']:>10.2f}{r['peak_mb']:>10.0f}"
-              f"{r['startup_mb']:>12.0f}{r['bytes'] / 1e6:>10.2f}")
+        print(
+            f"{r['method']:<16}{r['rows']:>10,}{r['seconds']:>10.2f}{r['peak_mb']:>10.0f}"
+            f"{r['startup_mb']:>12.0f}{r['bytes'] / 1e6:>10.2f}"
+        )
     ok = True
     for fmt in ("csv", "parquet"):
         stream, naive = results[f"stream-{fmt}"], results[f"naive-{fmt}"]
         meets = stream["seconds"] <= TARGET_SECONDS and stream["peak_mb"] < TARGET_MB
         ok &= meets
-        print(f"{fmt}: streaming {stream['seconds']:.2f} s / {stream['peak_mb']:.0f} MB; naive "
-              f"{naive['seconds']:.2f} s / {naive['peak_mb']:.0f} MB; time ratio naive/streaming "
-              f"{naive['seconds'] / stream['seconds']:.2f}, memory ratio {naive['peak_mb'] / stream['peak_mb']:.2f}"
-              f" -> target (<= {TARGET_SECONDS:.0f} s, < {TARGET_MB:.0f} MB) {'met' if meets else 'MISSED'}")
+        print(
+            f"{fmt}: streaming {stream['seconds']:.2f} s / {stream['peak_mb']:.0f} MB; naive "
+            f"{naive['seconds']:.2f} s / {naive['peak_mb']:.0f} MB; time ratio naive/streaming "
+            f"{naive['seconds'] / stream['seconds']:.2f}, memory ratio "
+            f"{naive['peak_mb'] / stream['peak_mb']:.2f}"
+            f" -> target (<= {TARGET_SECONDS:.0f} s, < {TARGET_MB:.0f} MB) {'met' if meets else 'MISSED'}"
+        )
     return 0 if ok else 1
 
 
