@@ -163,6 +163,13 @@ def nb_estimate(plan: AnalysisPlan, arms: Arms, data: pd.DataFrame) -> dict[str,
             if not result.converged:
                 raise UserError(f"neither the negative binomial nor the Poisson fit of {formula!r} converged")
         intercept = result.coef("Intercept")
+        numbers = result.coefficients[["estimate", "ci_low", "ci_high"]].to_numpy(float)
+        if not np.all(np.isfinite(numbers)) or np.any(np.abs(numbers) > 50):
+            # exp(50) events per year: a separated fit (no events in an arm), not an estimate.
+            raise UserError(
+                f"the count model {formula!r} is not estimable on these {len(data)} rows "
+                "(no events in an arm?)"
+            )
         rate = float(np.exp(intercept["estimate"]))
         means[reference] = {
             "mean": rate,
