@@ -38,6 +38,10 @@ class PersonalDataFilter(logging.Filter):
     _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            # Django logs 4xx responses after the middleware has returned: take the id from the request.
+            request_id = getattr(getattr(record, "request", None), "request_id", None)
+            record.request_id = request_id or current_request_id()
         if not getattr(record, "_trialdesk_masked", False):
             record.msg = mask(record.getMessage())
             record.args = None
@@ -58,8 +62,6 @@ class PersonalDataFilter(logging.Filter):
                     # e.g. Django's ``request`` extra, whose repr holds the path and query string
                     setattr(record, key, mask(str(value)))
             record._trialdesk_masked = True
-        if not hasattr(record, "request_id"):
-            record.request_id = current_request_id()
         return True
 
 
