@@ -137,6 +137,8 @@ def deliver_imr(
                             done, participants[m.trial_id], left, withdrawals[m.trial_id], ctx
                         ),
                     )
+                if left > as_date(g.ends_on):
+                    continue  # ended after the group finished: finishing the group ended it
                 plan.add(
                     left,
                     "remove",
@@ -225,7 +227,7 @@ def _remove(done: Delivered, participant: Participant, day: dt.date, reason: str
 
 def _cancel(done: Delivered, sessions: dict[int, Session], slot: int, reason: str, ctx: Context) -> None:
     if slot not in sessions:
-        done.count("slots past the schedule")
+        done.count("cancelled slots past the schedule")
         return
     imr.cancel_session(sessions[slot], reason, ctx)
     done.count("sessions cancelled")
@@ -241,7 +243,7 @@ def _hold(  # noqa: PLR0917 - a step of the dated event plan
     ctx: Context,
 ) -> None:
     if slot not in sessions:
-        done.count("slots past the schedule")
+        done.count("held slots past the schedule")
         return
     imr.hold_session(
         sessions[slot], minutes=minutes, modules=modules, facilitators_present=facilitators, context=ctx
@@ -258,7 +260,10 @@ def _attend(  # noqa: PLR0917 - a step of the dated event plan
     marks: pd.DataFrame | None,
     ctx: Context,
 ) -> None:
-    if slot not in sessions or marks is None or marks.empty:
+    if marks is None or marks.empty:
+        return
+    if slot not in sessions:
+        done.count("attendance marks past the schedule", len(marks))
         return
     statuses = {
         t: Attendance.PRESENT if a else absent_status(group_id, number, t)

@@ -56,9 +56,11 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
     paths: dict[str, str] = field(default_factory=dict)
     generator_seconds: float = 0.0
+    #: the generated frames and what each stage wrote (for tests; not in the summary)
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "data"}
 
 
 @dataclass
@@ -278,21 +280,30 @@ def registers_stage(run: Run) -> None:
 
 
 def closeout_stage(run: Run) -> None:
+    """The data manager locks the database; the statistician takes the analysis snapshot."""
     from trialdesk.apps.accounts.models import Membership
 
     day = _end_of_trial(run) + dt.timedelta(days=7)
     manager = Membership.objects.select_related("user").filter(role=Role.DATA_MANAGER.value).first().user
     with run.stage("close-out"):
-        advance = run.progress("close-out", 2)
+        advance = run.progress("close-out", 1)
         closed = lock_database(day, user=manager, context=run.context(manager.username))
         analysis_snapshot(closed, day, context=run.context("statistician"))
         advance(1)
-        analyse_and_report(
-            closed, day + dt.timedelta(days=1), context=run.context("statistician"), out=run.out, pdf=run.pdf
-        )
-        advance(1)
+    run.data["closed"] = closed
     run.result.counts["close-out"] = dict(closed.counts)
     run.result.paths.update(closed.paths, snapshot=closed.snapshot_id)
+
+
+def report_stage(run: Run) -> None:
+    """The statistician runs the analysis plan on the snapshot and writes the report to ``--out``."""
+    closed = run.data["closed"]
+    day = _end_of_trial(run) + dt.timedelta(days=8)
+    with run.stage("report"):
+        advance = run.progress("report", 1)
+        analyse_and_report(closed, day, context=run.context("statistician"), out=run.out, pdf=run.pdf)
+        advance(1)
+    run.result.paths.update(closed.paths)
 
 
 def run_demo(
@@ -326,6 +337,7 @@ def run_demo(
         if stages is None or name in stages:
             step(run)
     result.timings["total"] = round(time.perf_counter() - started, 3)
+    result.data = run.data
     result.generator_seconds = round(result.generator_seconds, 3)
     return result
 
@@ -339,6 +351,7 @@ STAGES: list[tuple[str, Callable[[Run], None]]] = [
     ("follow-up", followup_stage),
     ("registers", registers_stage),
     ("close-out", closeout_stage),
+    ("report", report_stage),
 ]
 
 __all__ = ["DemoResult", "Run", "pd", "run_demo"]

@@ -55,7 +55,7 @@ def follow(
     """
     done = FollowedUp()
     forms = form_values(follow_up.items)
-    by_visit = dict(follow_up.assessments.groupby(["trial_id", "visit"]))
+    by_visit = dict(iter(follow_up.assessments.groupby(["trial_id", "visit"])))
     guesses = {(g.trial_id, g.visit): g for g in follow_up.guesses.itertuples(index=False)}
     plan: list[tuple[dt.date, int, int, Callable[[], None]]] = []
 
