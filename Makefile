@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/trialdesk demo
+	$(BIN)/trialdesk demo --reset
 	$(BIN)/trialdesk serve --host $(HOST) --port $(PORT)
 
 serve: $(STAMP)

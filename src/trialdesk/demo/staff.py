@@ -2,7 +2,7 @@
 
 The generator names its assessors, facilitators and fidelity raters (``BAL-assessor-1``, ...); each
 becomes a user with that role at that site, through the accounts services, beside the demo logins of
-:data:`trialdesk.apps.trial.demo.DEMO_STAFF`.
+:data:`trialdesk.apps.trial.demo.DEMO_STAFF`. They have no password: only the demo logins sign in.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model
 from trialdesk.apps.accounts.roles import Role
 from trialdesk.apps.accounts.services import create_user, grant_role
 from trialdesk.apps.ledger.services import Context
-from trialdesk.apps.trial.demo import DEMO_PASSWORD
 from trialdesk.apps.trial.models import Site
 
 
@@ -55,7 +54,9 @@ def ensure(names: Iterable[tuple[str, Role, str | None]], context: Context, staf
         username = username_of(name)
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = create_user(username, DEMO_PASSWORD, context, full_name=name, check_password=False)
+            # No password (unusable, and no Argon2 hashing): these accounts sign the generated records;
+            # people sign in with the demo logins.
+            user = create_user(username, None, context, full_name=name, check_password=False)  # type: ignore[arg-type]
             grant_role(user, role, context, site=sites[site] if site else None)
         staff.users[name] = user
     return staff

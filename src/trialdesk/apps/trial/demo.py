@@ -48,14 +48,16 @@ DEMO_STAFF = (
 
 
 def ensure_demo_key(data_dir: Path) -> None:
-    """Give the demo a personal-data key when none is configured: a file beside the demo database.
+    """Give the demo a personal-data key when none is configured: a file beside the demo database
+    (or the file TRIALDESK_PERSONAL_DATA_KEY_FILE names, made on first use).
 
     A real site sets TRIALDESK_PERSONAL_DATA_KEY(_FILE) to a key kept outside the database's backups.
     """
-    if os.environ.get(keys.ENV_KEY) or os.environ.get(keys.ENV_KEY_FILE):
+    if os.environ.get(keys.ENV_KEY):
         return
-    path = data_dir / "personal-data.key"
+    path = Path(os.environ.get(keys.ENV_KEY_FILE) or data_dir / "personal-data.key")
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(Fernet.generate_key().decode())
         path.chmod(0o600)
     os.environ[keys.ENV_KEY_FILE] = str(path)
