@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import types
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -122,3 +123,4 @@ def test_any_logger_arguments_and_extras_are_masked(log_lines):
     assert line["cpr"] == "******-****" and line["count"] == 3
     assert line["request_id"] == "-"  # outside a request
     assert {"time", "level", "logger", "message"} <= set(line)
+    assert datetime.fromisoformat(line["time"]).utcoffset() == timedelta(0)
