@@ -198,6 +198,11 @@ def aliased_columns(X: np.ndarray, terms: list[str], tol: float = 1e-10) -> list
     scale = np.sqrt((X**2).sum(axis=0))
     scale[scale == 0] = 1.0
     Xs = X / scale
+    # Columns of unit length: if no diagonal element of R is anywhere near the tolerance, the
+    # column-by-column check below (same R, up to rounding) cannot find an aliased column.
+    diagonal = np.abs(np.diag(np.linalg.qr(Xs, mode="r")))
+    if len(diagonal) == X.shape[1] and diagonal.min() > 1e-6:
+        return []
     keep: list[int] = []
     aliased: list[str] = []
     for j in range(X.shape[1]):
@@ -208,6 +213,53 @@ def aliased_columns(X: np.ndarray, terms: list[str], tol: float = 1e-10) -> list
         else:
             keep.append(j)
     return aliased
+
+
+# Rows with missing values are dropped before patsy sees them: no NA types, so it does not scan for them.
+_NO_NA = patsy.NAAction(NA_types=[])
+# Names a formula can call besides patsy's own (np.log(x), ...): this module's globals, as patsy's
+# default (the calling frame) gave them, without holding on to a caller's data.
+_EVAL_ENV = patsy.EvalEnvironment([globals()])
+_INFOS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def _design_infos(formula: str, desc: Any, arrays: dict[str, Any]) -> tuple[Any, Any]:
+    """patsy's design infos (the coding of each term) for the outcome and the fixed effects.
+
+    Working out the coding is most of patsy's cost on a small data set, and when every categorical
+    term comes straight from a categorical column it depends only on the formula and those columns'
+    levels, so it is reused for the next data set with the same levels (imputed data sets, the
+    benchmarks). Stateful transforms (``center(x)``) and levels found in computed values
+    (``C(x > 9)``, a raw boolean column) depend on the data: those designs are never reused.
+    """
+    key = (formula, tuple((name, tuple(v.categories) if isinstance(v, pd.Categorical) else v.dtype.str)
+                          for name, v in arrays.items()))
+    cached = _INFOS.get(key)
+    if cached is not None:
+        return cached
+    infos = patsy.design_matrix_builders([desc.lhs_termlist, desc.rhs_termlist], lambda: iter([arrays]),
+                                         eval_env=_EVAL_ENV, NA_action=_NO_NA)
+    if _reusable(infos, arrays):
+        if len(_INFOS) >= 256:
+            _INFOS.clear()
+        _INFOS[key] = (infos[0], infos[1])
+    return infos[0], infos[1]
+
+
+def _reusable(infos: list[Any], arrays: dict[str, Any]) -> bool:
+    for info in infos:
+        for factor, factor_info in info.factor_infos.items():
+            state = getattr(factor_info, "state", None)
+            if not isinstance(state, dict) or state.get("transforms") or not hasattr(factor, "code"):
+                return False
+            if factor_info.type == "categorical":
+                node = ast.parse(factor.code, mode="eval").body
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "C"
+                        and node.args):
+                    node = node.args[0]
+                if not (isinstance(node, ast.Name) and isinstance(arrays.get(node.id), pd.Categorical)):
+                    return False
+    return True
 
 
 def build_design(formula: str, data: pd.DataFrame, *, extra: list[str] | None = None,
@@ -248,12 +300,8 @@ def build_design(formula: str, data: pd.DataFrame, *, extra: list[str] | None = 
         else:
             arrays[name] = column.to_numpy()
     try:
-        # Rows with missing values are already gone: no NA types, so patsy does not scan for them.
-        no_na = patsy.NAAction(NA_types=[])
-        y_info, x_info = patsy.design_matrix_builders(
-            [desc.lhs_termlist, desc.rhs_termlist], lambda: iter([arrays]),
-            eval_env=patsy.EvalEnvironment.capture(0), NA_action=no_na)
-        y_mat, x_mat = patsy.build_design_matrices([y_info, x_info], arrays, NA_action=no_na)
+        y_info, x_info = _design_infos(formula, desc, arrays)
+        y_mat, x_mat = patsy.build_design_matrices([y_info, x_info], arrays, NA_action=_NO_NA)
     except patsy.PatsyError as problem:
         raise UserError(f"formula {formula!r} cannot be evaluated on the data: {problem.message}") from None
     except (NameError, TypeError, ValueError) as problem:
@@ -294,31 +342,33 @@ def reference_grid(design: Design, by: list[str]) -> tuple[pd.DataFrame, np.ndar
     """
     frame = design.frame
     _, rhs = formula_variables(design.formula)
-    categorical: set[str] = set()
+    categorical: set[str] = set(by)
     for factor, factor_info in design.design_info.factor_infos.items():
         if factor_info.type == "categorical":
-            tree = ast.parse(factor.code, mode="eval")
-            categorical |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in rhs}
-    categorical |= set(by)
+            categorical |= _names(factor.code) & set(rhs)
     axes: dict[str, list[Any]] = {}
     for name in rhs + [b for b in by if b not in rhs]:
-        if name in categorical:
-            axes[name] = sorted(pd.unique(frame[name].to_numpy()).tolist())
+        column = frame[name]
+        if name in categorical and isinstance(column.dtype, pd.CategoricalDtype):
+            observed = np.unique(column.cat.codes.to_numpy())
+            axes[name] = sorted(column.cat.categories[observed].tolist())
+        elif name in categorical:
+            axes[name] = sorted(pd.unique(column.to_numpy()).tolist())
         else:
-            axes[name] = [float(frame[name].mean())]
+            axes[name] = [float(column.mean())]
     combos = list(itertools.product(*axes.values()))
-    # The grid goes to patsy as arrays of the fitted columns' types (categoricals with the same levels):
-    # patsy is several times slower on a DataFrame, and the coding must be the fit's.
+    # The grid goes to patsy as plain arrays (it is several times slower on a DataFrame or pandas
+    # categoricals); categorical values are looked up in the fit's levels, so the coding is the fit's.
     grid: dict[str, Any] = {}
     for position, name in enumerate(axes):
         values = [combo[position] for combo in combos]
-        column = frame[name]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            grid[name] = pd.Categorical(values, categories=column.cat.categories)
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            grid[name] = np.empty(len(values), dtype=object)
+            grid[name][:] = values
         else:
             grid[name] = np.asarray(values)
     (rows,) = patsy.build_design_matrices([design.design_info], grid, return_type="matrix",
-                                          NA_action=patsy.NAAction(NA_types=[]))
+                                          NA_action=_NO_NA)
     rows = np.asarray(rows, dtype=float)
     if not by:
         return pd.DataFrame(index=[0]), rows.mean(axis=0, keepdims=True)
@@ -328,4 +378,10 @@ def reference_grid(design: Design, by: list[str]) -> tuple[pd.DataFrame, np.ndar
     index = {key: i for i, key in enumerate(unique_keys)}
     member = np.array([index[key] for key in keys])
     L = np.array([rows[member == i].mean(axis=0) for i in range(len(unique_keys))])
-    return pd.DataFrame(unique_keys, columns=by), L
+    return pd.DataFrame({b: [key[i] for key in unique_keys] for i, b in enumerate(by)}), L
+
+
+@functools.lru_cache(maxsize=1024)
+def _names(code: str) -> frozenset[str]:
+    """The names in a factor's Python code (``C(arm, Treatment('TAU'))`` -> C, arm, Treatment)."""
+    return frozenset(n.id for n in ast.walk(ast.parse(code, mode="eval")) if isinstance(n, ast.Name))
