@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "analyse": "trialdesk.cli.analyse:analyse",
     "report": "trialdesk.cli.report:report",
     "worker": "trialdesk.cli.worker:worker",
+    "token": "trialdesk.cli.token:token",
 }
 
 

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "trialdesk.apps.analysis",
+    "ninja",  # the API docs page's own static files (Swagger UI), served from here, not a CDN
+    "trialdesk.api",
 ]
 
 # Background tasks (analysis runs): a database queue, so queued work survives restarts.

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from trialdesk.api import main as api
 from trialdesk.apps.accounts import views as account_views
 from trialdesk.web.health import health
 
@@ -23,4 +24,6 @@ urlpatterns = [
     path("imr/", include("trialdesk.apps.intervention.urls")),
     path("data/", include("trialdesk.apps.datamanagement.urls")),
     path("analysis/", include("trialdesk.apps.analysis.urls")),
+    path("api/", api.urls()),
+    path("account/api-tokens/", include("trialdesk.api.urls")),
 ]
