@@ -14,7 +14,7 @@ from trialdesk.apps.trial.services import active_protocol
 
 from .models import ArmLetter
 
-ALGORITHM = "numpy-default_rng(seed).permutation(protocol arms)->A,B,.../v1"
+ALGORITHM = "numpy-default_rng(seed).permutation(arms)->A,B/v1"
 
 
 def _draw(arms: list[str], seed: int) -> dict[str, str]:

@@ -72,6 +72,8 @@ def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
 def take_snapshot(context: Context, label: str = "", *, blinded: bool = True) -> Snapshot:
     """Write every analysis table to a new snapshot and record it (the locking code calls this)."""
     label = label.strip() or "snapshot"
+    if len(label) > Snapshot._meta.get_field("label").max_length:
+        raise UserError(f"a snapshot label has at most 200 characters; this one has {len(label)}")
     extraction = Extraction(blinded=blinded)  # draws the arm letters first if this is their first use
     taken_at = clock.now()
     snapshot_id = f"{taken_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
