@@ -4,6 +4,7 @@ Every function validates, writes and appends to the ledger in one transaction; b
 :class:`~trialdesk.errors.UserError` (an ``InputError`` naming each field) and stores nothing.
 """
 
+from .batch import save_visit
 from .blinding import guess_choices, record_guess, record_incident
 from .entry import mark_not_done, save
 from .links import LinkRefusedError, finish, issue, resolve, submit
@@ -23,6 +24,7 @@ __all__ = [
     "record_incident",
     "resolve",
     "save",
+    "save_visit",
     "submit",
     "visit_progress",
 ]
