@@ -12,5 +12,7 @@ class _Can:
 
 
 def roles(request) -> dict:
+    from trialdesk.web.access import lazy_nav
+
     user = getattr(request, "user", None)
-    return {"user_roles": roles_of(user), "can": _Can(user)}
+    return {"user_roles": roles_of(user), "can": _Can(user), "main_nav": lazy_nav(request)}
