@@ -13,7 +13,7 @@ differences — the "model-estimated means" and effects of a trial's results tab
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,12 +22,12 @@ from trialdesk.errors import UserError
 from trialdesk.stats.covariance import STRUCTURES
 from trialdesk.stats.formula import Design, build_design, reference_grid, split_formula
 from trialdesk.stats.reml import (
-    GaussianBlocks,
     GaussianFit,
+    PatternBlocks,
     fit_blocks,
     kenward_roger,
     kenward_roger_df,
-    make_blocks,
+    make_patterns,
     satterthwaite_df,
 )
 from trialdesk.stats.results import ModelResult, coefficient_table
@@ -56,15 +56,15 @@ class Inference:
             df = None
         return coefficient_table([""] * len(L), estimate, se, df, level=level)
 
-    def tables(self, blocks: list[np.ndarray], level: float) -> list[pd.DataFrame]:
-        """One table per block of contrasts, all computed in one pass (scipy's distributions have a
-        large per-call overhead)."""
+    def tables(self, blocks: list[np.ndarray], level: float) -> list[dict[str, np.ndarray]]:
+        """The columns of the table of each block of contrasts, all computed in one pass (scipy's
+        distributions have a large per-call overhead, and so has every DataFrame operation)."""
         whole = self.table(np.vstack(blocks), level)
         columns = {name: whole[name].to_numpy() for name in whole.columns if name != "term"}
         out, start = [], 0
         for block in blocks:
             stop = start + len(block)
-            out.append(pd.DataFrame({name: values[start:stop] for name, values in columns.items()}))
+            out.append({name: values[start:stop] for name, values in columns.items()})
             start = stop
         return out
 
@@ -125,8 +125,8 @@ def fit_mmrm(data: pd.DataFrame, formula: str, *, visit: str | None = None, subj
     cov = STRUCTURES[structure](vlabels)
     if arm is not None and arm not in design.frame:
         raise UserError(f"arm column {arm!r} is not in the formula's variables")
-    blocks = make_blocks(scodes, design.y, design.X, {"visit": vcodes})
-    model = GaussianBlocks(blocks, cov, reml=method == "REML")  # type: ignore[arg-type]
+    blocks = make_patterns(scodes, design.y, design.X, vcodes, len(vlabels))
+    model = PatternBlocks(blocks, cov, reml=method == "REML")  # type: ignore[arg-type]
     resid = design.y - design.X @ np.linalg.lstsq(design.X, design.y, rcond=None)[0]
     fit = fit_blocks(model, cov.start(_moments(resid, vcodes, scodes, len(vlabels))))
     inference = Inference(fit, df)
@@ -138,8 +138,7 @@ def fit_mmrm(data: pd.DataFrame, formula: str, *, visit: str | None = None, subj
         names, effects = _arm_contrasts(labels, L, arm=arm, visit=visit, terms=design.terms)
         contrasts.append(effects)
     tables = inference.tables(contrasts, level)
-    table = tables[0]
-    table.insert(0, "term", design.terms)
+    table = pd.DataFrame({"term": design.terms, **tables[0]})
     n, K = design.nobs, len(fit.psi)
     result = ModelResult(
         model="mmrm", method=method, formula=formula, nobs=n, ngroups=int(scodes.max()) + 1,
@@ -151,10 +150,11 @@ def fit_mmrm(data: pd.DataFrame, formula: str, *, visit: str | None = None, subj
         extra={"df_method": df, "covariance": structure, "visit": visit, "subject": subject,
                "visits": vlabels},
     )
-    means = tables[1].drop(columns=["statistic", "p"])
-    result.tables["lsmeans"] = pd.concat([labels.reset_index(drop=True), means], axis=1)
+    result.tables["lsmeans"] = pd.DataFrame({
+        **{name: labels[name].to_numpy() for name in by},
+        **{name: values for name, values in tables[1].items() if name not in {"statistic", "p"}}})
     if arm:
-        result.tables["arm_effects"] = pd.concat([names, tables[2]], axis=1)
+        result.tables["arm_effects"] = pd.DataFrame({**names, **tables[2]})
     return result
 
 
@@ -179,23 +179,22 @@ def _moments(resid: np.ndarray, visits: np.ndarray, subjects: np.ndarray, T: int
 
 
 def _arm_contrasts(labels: pd.DataFrame, L: np.ndarray, *, arm: str, visit: str,
-                   terms: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """Each arm minus the reference arm, at each visit: the labels and the rows of L.
+                   terms: list[str]) -> tuple[dict[str, list[Any]], np.ndarray]:
+    """Each arm minus the reference arm, at each visit: the label columns and the rows of L.
 
     The reference is the arm level without a ``[T.level]`` column in the design (the formula's
     reference, e.g. ``C(arm, Treatment('TAU'))``), else the first in sorted order.
     """
-    arm_of, visit_of = labels[arm].to_numpy(), labels[visit].to_numpy()
-    arms = sorted(pd.unique(arm_of).tolist())
+    arm_of, visit_of = labels[arm].tolist(), labels[visit].tolist()
+    row_of = {(a, v): i for i, (a, v) in enumerate(zip(arm_of, visit_of, strict=True))}
+    arms = sorted(set(arm_of))
     omitted = [a for a in arms if not any(f"[T.{a}]" in t for t in terms)]
     if len(omitted) == 1:
         arms = omitted + [a for a in arms if a != omitted[0]]
     rows, visits, contrasts = [], [], []
-    for v in sorted(pd.unique(visit_of).tolist()):
-        ref = np.flatnonzero((arm_of == arms[0]) & (visit_of == v))[0]
+    for v in sorted(set(visit_of)):
         for a in arms[1:]:
-            other = np.flatnonzero((arm_of == a) & (visit_of == v))[0]
-            rows.append(L[other] - L[ref])
+            rows.append(L[row_of[(a, v)]] - L[row_of[(arms[0], v)]])
             visits.append(v)
             contrasts.append(f"{a} - {arms[0]}")
-    return pd.DataFrame({visit: visits, "contrast": contrasts}), np.array(rows)
+    return {visit: visits, "contrast": contrasts}, np.array(rows)
