@@ -10,7 +10,7 @@ from trialdesk.apps.datamanagement.models import Query as DataQuery
 
 from ..errors import invalid
 from ..registry import Routes, Rule, check_object, participant_for, unseen
-from .common import CODE, MAX_LIMIT, TRIAL_ID, context_for
+from .common import CODE, MAX_LIMIT, TRIAL_ID, context_for, respond
 
 routes = Routes("", "queries")
 QueryId = Path(..., ge=1, le=2**31 - 1)
@@ -118,7 +118,7 @@ def raise_query(request, payload: RaiseIn, trial_id: str = Path(..., pattern=TRI
             raise invalid("visit", f"{participant.trial_id} has no visit {payload.visit!r} scheduled")
     query = services.raise_query(participant, context_for(request), user=request.user, text=payload.text,
                                  visit=visit, instrument=payload.instrument.strip(), field=payload.field)
-    return 201, detail(query)
+    return respond(201, detail(query).model_dump(mode="json"))
 
 
 def _act(request, pk: int, action, text: str):
