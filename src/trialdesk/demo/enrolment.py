@@ -3,7 +3,7 @@
 Every pre-randomisation status event the generator made becomes the service call that makes it in the
 app, on its simulated day and in date order (so trial ids are handed out in the generator's order):
 ``screening.screen`` / ``rescreen`` (eligible or not), ``consent.record_consent`` / ``record_decline`` /
-``record_withdrawal``, the baseline forms through ``assessments.save`` (their completion moves the
+``record_withdrawal``, the baseline forms through ``assessments.save_visit`` (their completion moves the
 participant to baseline complete), then ``randomisation.randomise``, which takes the next slot of the
 statistician's allocation list: the arms the rest of the trial is simulated with come from there.
 """
@@ -129,16 +129,9 @@ def enrol(
                 )
                 done.count("withdrawn before randomisation")
             elif action == "baseline":
-                for code in baseline.instruments:
-                    assessments.save(
-                        done.participants[trial_id],
-                        baseline.code,
-                        code,
-                        forms.get((trial_id, baseline.code, code), {}),
-                        assessed_on=day,
-                        context=assessors[site.code],
-                        complete=True,
-                    )
+                forms_at = {c: forms.get((trial_id, baseline.code, c), {}) for c in baseline.instruments}
+                assessments.save_visit(done.participants[trial_id], baseline.code, forms_at, assessed_on=day,
+                                       context=assessors[site.code])  # fmt: skip
                 done.count("baseline forms", len(baseline.instruments))
             elif action == "randomise":
                 allocation = randomise(done.participants[trial_id], context)

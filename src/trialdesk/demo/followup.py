@@ -2,7 +2,7 @@
 
 Per participant, on the simulated days and in date order across the trial: ``randomised -> in follow-up``
 on the day of randomisation; at a visit with a contact every generated form through
-``assessments.save`` (complete) or ``mark_not_done`` with its reason, and the assessor's guess through
+``assessments.save_visit`` (complete, or not done with its reason), and the assessor's guess through
 ``record_guess``; a visit without contact is marked missed (``mark_missed``) when its window closes;
 lost to follow-up, found again, completed and died through ``participants.transition``; withdrawal from
 data collection through ``consent.record_withdrawal``.
@@ -117,23 +117,15 @@ def _forms(  # noqa: PLR0917 - a step of the dated event plan
     forms: dict[tuple[str, str, str], dict[str, object]],
     ctx: Context,
 ) -> None:
-    for a in rows.itertuples(index=False):
-        if a.status == "complete":
-            assessments.save(
-                participant,
-                str(v.visit),
-                str(a.instrument),
-                forms.get((str(a.trial_id), str(v.visit), str(a.instrument)), {}),
-                assessed_on=as_date(a.assessed_on),
-                context=ctx,
-                complete=True,
-            )
-            done.count(f"forms complete at {v.visit}")
-        else:
-            assessments.mark_not_done(
-                participant, str(v.visit), str(a.instrument), str(a.not_done_reason), ctx
-            )
-            done.count(f"forms not done at {v.visit}")
+    complete = rows[rows["status"] == "complete"]
+    missing = rows[rows["status"] != "complete"]
+    entered = {str(code): forms.get((str(t), str(v.visit), str(code)), {})
+               for t, code in zip(complete["trial_id"], complete["instrument"], strict=True)}  # fmt: skip
+    reasons = {str(c): str(r) for c, r in zip(missing["instrument"], missing["not_done_reason"], strict=True)}
+    day = as_date(complete["assessed_on"].iloc[0]) if len(complete) else as_date(v.done_on)
+    assessments.save_visit(participant, str(v.visit), entered, assessed_on=day, context=ctx, not_done=reasons)
+    done.count(f"forms complete at {v.visit}", len(entered))
+    done.count(f"forms not done at {v.visit}", len(reasons))
 
 
 def _guess(done: FollowedUp, participant: Participant, v: Any, g: Any, user: Any, ctx: Context) -> None:  # noqa: PLR0917 - a step of the dated event plan
