@@ -95,7 +95,8 @@ def test_a_future_date_and_an_unknown_item_are_refused(ctx, assessor):
 def test_draft_then_not_done(ctx, assessor):
     participant = consented(ctx)
     path = _form(participant.trial_id, "hamd17")
-    draft = assessor.put(path, {"assessed_on": BASELINE_ON.isoformat(), "values": {"1": 2}, "complete": False})
+    body = {"assessed_on": BASELINE_ON.isoformat(), "values": {"1": 2}, "complete": False}
+    draft = assessor.put(path, body)
     assert draft.status_code == 200
     assert draft.json()["status"] == "draft"
     no_reason = assessor.post(f"{path}/not-done", {"reason": " "})

@@ -57,7 +57,8 @@ def test_raise_answer_close_and_reopen(world):
 def test_site_staff_see_only_their_sites_queries(world):
     dm = world["dm"]
     for participant in (world["bal"], world["frb"]):
-        assert dm.post(f"/api/participants/{participant.trial_id}/queries", {"text": "check"}).status_code == 201
+        path = f"/api/participants/{participant.trial_id}/queries"
+        assert dm.post(path, {"text": "check"}).status_code == 201
     frb_query = Query.objects.get(participant=world["frb"])
     site = world["coord_bal"]
     assert [q["trial_id"] for q in site.get("/api/queries").json()["items"]] == [world["bal"].trial_id]
