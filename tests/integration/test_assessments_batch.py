@@ -92,3 +92,21 @@ def test_forms_already_entered_are_corrected_one_at_a_time(ctx):
     with pytest.raises(UserError, match="csq8 not collected at visit Baseline"):
         services.save_visit(person, "baseline", {"csq8": extreme_values("csq8")}, assessed_on=BASELINE_ON,
                             context=ctx)  # fmt: skip
+
+
+def test_edit_checks_raise_the_same_queries_as_single_saves(ctx):
+    from trialdesk.apps.datamanagement.models import Query
+
+    one, batch = consented(ctx), consented(ctx)
+    odd = {**extreme_values("baseline"), "age": 17, "years_since_first_contact": 31}
+    forms = {"baseline": odd, "gaf_f": extreme_values("gaf_f")}
+    for code, values in forms.items():
+        services.save(one, "baseline", code, values, assessed_on=BASELINE_ON, context=ctx, complete=True)
+    services.save_visit(batch, "baseline", forms, assessed_on=BASELINE_ON, context=ctx)
+
+    def raised(person):
+        found = Query.objects.filter(participant=person)
+        return sorted(found.values_list("check_code", "instrument", "field"))
+
+    assert raised(batch) == raised(one)
+    assert ("baseline.adult", "baseline", "age") in raised(batch)

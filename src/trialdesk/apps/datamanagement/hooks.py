@@ -17,4 +17,10 @@ def raise_automatic_queries(assessment: Any, context: Any) -> list:
     return run(assessment, context)
 
 
-__all__ = ["ensure_unlocked", "raise_automatic_queries"]
+def raise_automatic_queries_many(assessments: list, context: Any) -> list:
+    from .queries import raise_automatic_queries_many as run
+
+    return run(assessments, context)
+
+
+__all__ = ["ensure_unlocked", "raise_automatic_queries", "raise_automatic_queries_many"]

@@ -158,22 +158,32 @@ def raise_automatic_queries(assessment: Assessment, context: Context) -> list[Qu
     """Run the edit checks after ``assessment`` was completed or changed; called by the assessments service
     inside its transaction. Raises a query per new finding, leaves existing ones alone, and closes (with a
     message) automatic queries whose check no longer fires. Returns the queries raised."""
-    participant = assessment.participant
+    return raise_automatic_queries_many([assessment], context)
+
+
+def raise_automatic_queries_many(assessments: list[Assessment], context: Context) -> list[Query]:
+    """:func:`raise_automatic_queries` for several forms of one participant entered together: each form's
+    own checks, and the cross-visit checks once."""
+    if not assessments:
+        return []
+    participant = assessments[0].participant
     wanted: list[_Wanted] = []
-    if assessment.status == "complete":
-        wanted += [
-            _Wanted(assessment.visit, f.instrument, f.target, f"{f.instrument}.{f.check}", f.message)
-            for f in run_checks(assessment.instrument, assessment.values())
-        ]
+    for assessment in assessments:
+        if assessment.status == "complete":
+            wanted += [
+                _Wanted(assessment.visit, f.instrument, f.target, f"{f.instrument}.{f.check}", f.message)
+                for f in run_checks(assessment.instrument, assessment.values())
+            ]
     visits = {v.code: v for v in Visit.objects.filter(participant=participant)}
     wanted += [
         _Wanted(visits[f.visit], f.instrument, f.field, f.check, f.message)
         for f in cross_visit_findings(_dated_forms(participant), randomised_on(participant))
     ]
     current = Query.objects.filter(participant=participant, origin="automatic").exclude(status=CLOSED)
-    form_queries = Q(visit=assessment.visit, instrument=assessment.instrument) & ~Q(
-        check_code__startswith="visit."
-    )
+    forms = Q()
+    for assessment in assessments:
+        forms |= Q(visit=assessment.visit, instrument=assessment.instrument)
+    form_queries = forms & ~Q(check_code__startswith="visit.")
     in_reach = current.filter(form_queries | Q(check_code__startswith="visit."))
     keys = {(w.visit.pk, w.instrument, w.field, w.check) for w in wanted}
     now = clock.now()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from django.db import transaction
 
 from trialdesk import clock
-from trialdesk.apps.datamanagement.hooks import ensure_unlocked, raise_automatic_queries
+from trialdesk.apps.datamanagement.hooks import ensure_unlocked, raise_automatic_queries_many
 from trialdesk.apps.ledger.services import Change, Context, append_many
 from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.participants.problems import InputError
@@ -132,5 +132,5 @@ def save_visit(
         refresh(visit, context)
         for assessment in made:
             assessment.visit, assessment.participant = visit, locked
-            raise_automatic_queries(assessment, context)
+        raise_automatic_queries_many(made, context)
     return made
