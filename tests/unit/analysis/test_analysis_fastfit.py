@@ -57,3 +57,33 @@ def test_ols_design_matches_fit_ols(data):
     estimate, variance = fit.coef(TERM)
     assert estimate == pytest.approx(float(reference.coef(TERM)["estimate"]), rel=1e-9)
     assert np.sqrt(variance) == pytest.approx(float(reference.coef(TERM)["se"]), rel=1e-9)
+
+
+@pytest.mark.parametrize("psi", [(12.0, 90.0, 130.0), (1e-9, 95.0, 135.0), (40.0, 60.0, 200.0)])
+def test_pnm_likelihood_equals_the_block_likelihood(data, psi):
+    """Deviance, gradient, observed Hessian and expected information from group sums, against the
+    general block computation (one inverse per therapy group) of trialdesk.stats.reml."""
+    from trialdesk.analysis.fastfit import PnmLikelihood
+    from trialdesk.stats.pnm import _PartiallyNested
+    from trialdesk.stats.reml import GaussianBlocks, make_blocks
+
+    design = PnmDesign(data, FORMULA, arm="arm", group="group", treated="IMR")
+    y, X, _ = design.matrices(data)
+    general = GaussianBlocks(make_blocks(design.codes, y, X, {"treated": design.d}), _PartiallyNested(), True)
+    fast = PnmLikelihood(y, X, design.d, design.codes)
+    point = np.array(psi)
+    slow_ev, fast_ev = general.evaluate(point), fast.evaluate(point)
+    assert fast_ev.deviance == pytest.approx(slow_ev.deviance, rel=1e-12)
+    assert fast_ev.beta == pytest.approx(slow_ev.beta, rel=1e-10)
+    assert fast.gradient(fast_ev) == pytest.approx(general.gradient(slow_ev), rel=1e-8, abs=1e-12)
+    slow_second, fast_second = general.second_order(slow_ev), fast.second_order(fast_ev)
+    for key in ("hessian", "expected", "P", "C"):
+        assert fast_second[key] == pytest.approx(slow_second[key], rel=1e-8, abs=1e-14)
+
+
+def test_pnm_likelihood_refuses_a_non_positive_variance(data):
+    from trialdesk.analysis.fastfit import PnmLikelihood
+
+    design = PnmDesign(data, FORMULA, arm="arm", group="group", treated="IMR")
+    y, X, _ = design.matrices(data)
+    assert not PnmLikelihood(y, X, design.d, design.codes).evaluate(np.array([1.0, 0.0, 5.0])).ok
