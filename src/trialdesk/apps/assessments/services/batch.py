@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 
 from trialdesk import clock
 from trialdesk.apps.datamanagement.hooks import ensure_unlocked, raise_automatic_queries_many
@@ -132,5 +133,6 @@ def save_visit(
         refresh(visit, context)
         for assessment in made:
             assessment.visit, assessment.participant = visit, locked
+        prefetch_related_objects(made, "responses")  # the edit checks read every form's values
         raise_automatic_queries_many(made, context)
     return made
