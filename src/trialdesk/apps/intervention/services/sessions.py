@@ -11,7 +11,7 @@ from django.db import transaction
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
-from trialdesk.apps.ledger.services import Context
+from trialdesk.apps.ledger.services import Change, Context, append_many
 from trialdesk.errors import UserError
 
 from .. import schedule
@@ -289,40 +289,32 @@ def record_attendance(
                 f"one of {', '.join(STATUSES)}"
             )
         existing = {a.participant_id: a for a in session.attendance.all()}
-        now, out = clock.now(), []
+        now, out, changes, created = clock.now(), [], [], []
         for trial_id in sorted(marks):
             participant, status = members[trial_id], marks[trial_id]
             before = existing.get(participant.pk)
             if before is not None and before.status == status:
                 out.append(before)
                 continue
-            record(
-                context,
-                group,
-                action="update" if before else "create",
-                entity="imr-attendance",
-                entity_id=f"{session.pk}/{trial_id}",
+            # One ledger batch for the register: its guard refuses a locked participant or database,
+            # as ensure_unlocked would, in one query.
+            changes.append(Change(
+                action="update" if before else "create", entity="imr-attendance",
+                entity_id=f"{session.pk}/{trial_id}", field="status", old=before.status if before else None,
+                new=status, reason=reason, require_reason=before is not None, site=group.site.code,
                 participant=trial_id,
-                field="status",
-                old=before.status if before else None,
-                new=status,
-                reason=reason,
-                require_reason=before is not None,
-            )
+            ))  # fmt: skip
             if before is None:
-                out.append(
-                    Attendance.objects.create(
-                        session=session,
-                        participant=participant,
-                        status=status,
-                        recorded_at=now,
-                        recorded_by=context.actor,
-                    )
-                )
+                row = Attendance(session=session, participant=participant, status=status, recorded_at=now,
+                                 recorded_by=context.actor)  # fmt: skip
+                created.append(row)
+                out.append(row)
             else:
                 before.status, before.recorded_at, before.recorded_by = status, now, context.actor
                 before.save(update_fields=["status", "recorded_at", "recorded_by"])
                 out.append(before)
+        append_many(context, changes)
+        Attendance.objects.bulk_create(created)
     return out
 
 
