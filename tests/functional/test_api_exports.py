@@ -38,7 +38,9 @@ def built(django_db_setup, django_db_blocker):
 
 
 def _body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
+    data = b"".join(response.streaming_content) if response.streaming else response.content
+    response.close()
+    return data
 
 
 def test_an_assessor_reaches_no_export(built):

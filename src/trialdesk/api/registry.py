@@ -69,6 +69,13 @@ class Endpoint:
 ENDPOINTS: list[Endpoint] = []
 
 
+def all_endpoints() -> list[Endpoint]:
+    """Every endpoint of the API (routing it is what registers them)."""
+    from . import main  # noqa: F401
+
+    return list(ENDPOINTS)
+
+
 class Routes:
     """A ninja router under ``prefix`` whose operations are registered with their rule."""
 
