@@ -92,6 +92,8 @@ def demo(n: int, seed: int, out: Path, reset: bool, no_pdf: bool, as_json: bool)
         (not as_json and sys.stderr.isatty()) or bool(os.environ.get("TRIALDESK_PROGRESS"))
     ) as bars:
         result = run_demo(load_protocol(), n=n, seed=seed, out=out, progress=bars, pdf=not no_pdf)
+    for problem in result.problems:
+        click.echo(f"warning: {problem}", err=True)
     if as_json:
         click.echo(json.dumps(result.as_dict(), default=str))
         return

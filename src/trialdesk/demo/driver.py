@@ -56,6 +56,7 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
     paths: dict[str, str] = field(default_factory=dict)
     generator_seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
     #: the generated frames and what each stage wrote (for tests; not in the summary)
     data: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -296,12 +297,20 @@ def closeout_stage(run: Run) -> None:
 
 
 def report_stage(run: Run) -> None:
-    """The statistician runs the analysis plan on the snapshot and writes the report to ``--out``."""
+    """The statistician runs the analysis plan on the snapshot and writes the report to ``--out``.
+
+    A failure here leaves a complete, locked trial in the database (what the app serves), so it is
+    recorded in the summary instead of ending the demo: ``trialdesk report`` can be rerun later.
+    """
     closed = run.data["closed"]
     day = _end_of_trial(run) + dt.timedelta(days=8)
     with run.stage("report"):
         advance = run.progress("report", 1)
-        analyse_and_report(closed, day, context=run.context("statistician"), out=run.out, pdf=run.pdf)
+        try:
+            analyse_and_report(closed, day, context=run.context("statistician"), out=run.out, pdf=run.pdf)
+        except Exception as problem:
+            run.result.problems.append(f"report not written: the analysis failed ({type(problem).__name__}: "
+                                       f"{problem}); rerun `trialdesk report --out {run.out}`")  # fmt: skip
         advance(1)
     run.result.paths.update(closed.paths)
 
