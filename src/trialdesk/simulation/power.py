@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import stdtrit
 
 from trialdesk.errors import UserError
-from trialdesk.simulation.analysis import ANALYSES, BatchEstimates, analyse
+from trialdesk.simulation.analysis import ANALYSES, BatchEstimates, analyse, t_quantile
 from trialdesk.simulation.scenario import Scenario
 from trialdesk.simulation.trials import simulate_trials
 
@@ -123,7 +122,7 @@ def summarise(scenario: Scenario, estimates: BatchEstimates, *, analysis: str, s
     power = float(reject.mean())
     estimate = estimates.estimate[ok]
     se = estimates.se[ok]
-    critical = stdtrit(estimates.df[ok], 1 - scenario.alpha / 2)
+    critical = t_quantile(1 - scenario.alpha / 2, estimates.df[ok])
     sd = float(estimate.std(ddof=1)) if n_ok > 1 else math.nan
     extra: dict[str, Any] = {}
     if estimates.gamma is not None:
