@@ -26,22 +26,16 @@ def _floats(text: str | None, name: str) -> list[float]:
 
 
 def _scenario(protocol: str | None, **overrides: Any) -> Any:
-    from trialdesk.protocol import load_protocol
-    from trialdesk.simulation import scenario_from_protocol
+    from trialdesk.simulation.scenario import protocol_extract, scenario_from_extract
 
-    return scenario_from_protocol(load_protocol(protocol), **overrides)
+    return scenario_from_extract(protocol_extract(protocol), **overrides)
 
 
 def _default_analysis(protocol_path: str | None) -> str:
     """The protocol's primary plan: a partially nested / mixed model means lmm, else ancova."""
-    from trialdesk.protocol import load_protocol
+    from trialdesk.simulation.scenario import protocol_extract
 
-    protocol = load_protocol(protocol_path)
-    primary = protocol.primary_outcome.code
-    for plan in protocol.analysis.plans:
-        if primary in plan.outcomes:
-            return "lmm" if plan.model in ("pnm", "lmm", "mmrm") or plan.clustering else "ancova"
-    return "ancova"
+    return str(protocol_extract(protocol_path)["default_analysis"])
 
 
 def _scenario_options(command: Any) -> Any:

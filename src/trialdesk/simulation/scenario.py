@@ -8,8 +8,12 @@ missingness) has a default here marked *assumed* in :data:`ASSUMED`, and every v
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trialdesk.errors import UserError
@@ -110,48 +114,120 @@ def scenario_from_protocol(protocol: Protocol | None = None, **overrides: Any) -
     """The protocol's primary comparison as a :class:`Scenario`; keyword overrides win.
 
     ``n_per_arm`` (if given) sets the control arm's size and scales the others by the arms' ratio.
+    Without a protocol, the embedded one (read through :func:`protocol_extract`'s cache).
     """
-    if protocol is None:
-        from trialdesk.protocol import load_protocol
+    extract = protocol_extract() if protocol is None else _extract(protocol)
+    return scenario_from_extract(extract, **overrides)
 
-        protocol = load_protocol()
+
+def scenario_from_extract(extract: dict[str, Any], **overrides: Any) -> Scenario:
+    """A :class:`Scenario` from :func:`protocol_extract`'s values; keyword overrides win."""
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in extract["values"].items()}
+    treated_ratio, control_ratio = extract["ratio"]
+    n_per_arm = overrides.pop("n_per_arm", None)
+    if n_per_arm is not None:
+        values["n_control"] = int(n_per_arm)
+        values["n_intervention"] = round(int(n_per_arm) * treated_ratio / control_ratio)
+    values["source"] = dict(extract["source"])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Scenario(**values)
+
+
+def _extract(protocol: Protocol) -> dict[str, Any]:
+    """What the simulator takes from a validated protocol, as JSON-ready values."""
     intervention_code = protocol.intervention.arm
     treated = [a for a in protocol.arms if a.code == intervention_code]
     controls = [a for a in protocol.arms if a.code != intervention_code]
     if len(treated) != 1 or len(controls) != 1:
         raise UserError("the power simulation needs exactly two arms, one receiving the intervention")
     ratio_total = treated[0].ratio + controls[0].ratio
-    n_per_arm = overrides.pop("n_per_arm", None)
-    if n_per_arm is not None:
-        n_control = int(n_per_arm)
-        n_intervention = round(n_control * treated[0].ratio / controls[0].ratio)
-    else:
-        total = protocol.trial.target_participants
-        n_intervention = round(total * treated[0].ratio / ratio_total)
-        n_control = total - n_intervention
+    total = protocol.trial.target_participants
+    n_intervention = round(total * treated[0].ratio / ratio_total)
     targets = [s.recruitment_target or 1 for s in protocol.sites]
-    shares = tuple(t / sum(targets) for t in targets)
     primary = protocol.primary_outcome
     follow_ups = [v for v in protocol.visits if v.month > 0]
     visit_codes = [v.code for v in follow_ups]
     if not primary.visits or primary.visits[0] not in visit_codes:
         raise UserError(f"primary outcome {primary.code} has no follow-up visit to simulate")
     size = protocol.sample_size
-    values: dict[str, Any] = {
-        "n_control": n_control,
-        "n_intervention": n_intervention,
-        "effect": size.delta,
-        "sd": size.sd,
-        "alpha": protocol.analysis.alpha,
-        "group_size": protocol.intervention.participants_per_group,
-        "dropout": size.dropout,
-        "site_shares": shares,
-        "site_codes": tuple(s.code for s in protocol.sites),
-        "visit_months": tuple(v.month for v in follow_ups),
-        "primary_visit": visit_codes.index(primary.visits[0]),
-        "arm_codes": (controls[0].code, treated[0].code),
+    analysis = "ancova"  # the primary plan: a partially nested / mixed model means lmm
+    for plan in protocol.analysis.plans:
+        if primary.code in plan.outcomes:
+            analysis = "lmm" if plan.model in ("pnm", "lmm", "mmrm") or plan.clustering else "ancova"
+            break
+    return {
+        "ratio": [treated[0].ratio, controls[0].ratio],
+        "default_analysis": analysis,
         "source": {"protocol": protocol.trial.code, "content_hash": protocol.content_hash,
                    "primary_outcome": primary.code},
+        "values": {
+            "n_control": total - n_intervention,
+            "n_intervention": n_intervention,
+            "effect": size.delta,
+            "sd": size.sd,
+            "alpha": protocol.analysis.alpha,
+            "group_size": protocol.intervention.participants_per_group,
+            "dropout": size.dropout,
+            "site_shares": [t / sum(targets) for t in targets],
+            "site_codes": [s.code for s in protocol.sites],
+            "visit_months": [v.month for v in follow_ups],
+            "primary_visit": visit_codes.index(primary.visits[0]),
+            "arm_codes": [controls[0].code, treated[0].code],
+        },
     }
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return Scenario(**values)
+
+
+#: The embedded protocol (what trialdesk.protocol.EMBEDDED_PROTOCOL names, without importing it).
+_EMBEDDED = Path(__file__).resolve().parent.parent / "protocols" / "imr.toml"
+#: Code whose change can change an extract: the protocol's parsing and checks, and this module.
+_CODE = [Path(__file__).resolve().parent.parent / package for package in ("protocol", "instruments")]
+
+
+def protocol_extract(path: str | Path | None = None) -> dict[str, Any]:
+    """:func:`_extract` of the protocol file at ``path`` (default: the embedded protocol).
+
+    Validating a protocol needs the whole protocol package (pydantic models, cross-checks, the
+    instrument library): a third of the run time of ``trialdesk simulate power``. So the extract of a
+    protocol that validated is kept as JSON in the user's cache directory, under the SHA-256 of the
+    file's bytes and of the code that reads it; an unchanged protocol is read back from there, and
+    any change to the file or to that code means a full validation again.
+    """
+    file = Path(path) if path is not None else _EMBEDDED
+    try:
+        content = file.read_bytes()
+    except OSError:
+        content = None  # load_protocol reports it as a user error
+    cached = None
+    if content is not None:
+        digest = hashlib.sha256(content)
+        for package in _CODE:
+            for source in sorted(package.glob("*.py")):
+                digest.update(source.read_bytes())
+        digest.update(Path(__file__).read_bytes())
+        cached = _cache_directory() / f"{digest.hexdigest()}.json"
+        try:
+            extract: dict[str, Any] = json.loads(cached.read_text(encoding="utf-8"))
+            return extract
+        except (OSError, ValueError):
+            pass
+    from trialdesk.protocol import load_protocol
+
+    extract = _extract(load_protocol(path))
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(extract), encoding="utf-8")
+            os.replace(partial, cached)
+        except OSError:
+            pass  # no cache: every run validates
+    return extract
+
+
+def _cache_directory() -> Path:
+    """$TRIALDESK_CACHE_DIR, else trialdesk/ under $XDG_CACHE_HOME or ~/.cache."""
+    own = os.environ.get("TRIALDESK_CACHE_DIR")
+    if own:
+        return Path(own) / "protocol-extracts"
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "trialdesk" / "protocol-extracts"
