@@ -11,6 +11,7 @@ ANCOVA of the supportive MI rows (classical OLS, as :func:`~trialdesk.stats.fit_
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,11 +37,12 @@ class Fit:
         return float(self.beta[j]), float(self.vcov[j, j])
 
 
-class _Design:
+class _Design(ABC):
     def __init__(self, data: pd.DataFrame, formula: str, arm: str, extra: list[str]) -> None:
         design = build_design(formula, data, extra=[arm, *extra])
         self.formula, self.arm, self.terms = formula, arm, list(design.terms)
         self.index = design.frame.index
+        self.rows = data.index.get_indexer(self.index)  # positions of the design's rows in ``data``
         self.X = design.X
         self.y0 = self.terms.index("y0") if "y0" in self.terms else None
         labels, self.L = reference_grid(design, [arm])
@@ -49,16 +51,31 @@ class _Design:
 
     def matrices(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """y, X and the arm-mean rows L for ``data`` (same rows as the first data set)."""
-        y = data.loc[self.index, "y"].to_numpy(float)
+        y0 = data.loc[self.index, "y0"].to_numpy(float) if self.y0 is not None else None
+        return self.arrays(data.loc[self.index, "y"].to_numpy(float), y0)
+
+    def arrays(self, y: np.ndarray, x0: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """y, X and L from the outcome and baseline values of the design's rows, in their order."""
         X, L = self.X, self.L
-        if self.y0 is not None:
-            x0 = data.loc[self.index, "y0"].to_numpy(float)
+        if self.y0 is not None and x0 is not None:
             X, L = X.copy(), L.copy()
             X[:, self.y0] = x0
             L[:, self.y0] = x0.mean()
         if np.isnan(y).any() or np.isnan(X).any():
             raise ValueError("a data set passed to a prebuilt design has missing values")
         return y, X, L
+
+    def fit(self, data: pd.DataFrame) -> Fit:
+        """Refit on a data set with the first one's rows and other columns, new ``y`` and ``y0``."""
+        return self._fit(*self.matrices(data))
+
+    def fit_values(self, y: np.ndarray, y0: np.ndarray | None) -> Fit:
+        """Refit from whole columns of outcome and baseline values (row positions of the first data set)."""
+        return self._fit(*self.arrays(y[self.rows], None if y0 is None else y0[self.rows]))
+
+    @abstractmethod
+    def _fit(self, y: np.ndarray, X: np.ndarray, L: np.ndarray) -> Fit:
+        """The model's fit on prepared arrays."""
 
     def _means(self, beta: np.ndarray, vcov: np.ndarray, L: np.ndarray) -> dict[str, tuple[float, float]]:
         estimate, variance = L @ beta, np.einsum("ip,pq,iq->i", L, vcov, L)
@@ -122,8 +139,16 @@ class PnmLikelihood(GaussianBlocks):
         dev += (self.n - p) * LOG2PI
         ev = Evaluation(psi, float(dev), beta, xtvx, ok=True)
         # Z V^-1 X and Z V^-1 r: a group's total of V^-1 v is (its total of v) / h.
-        ev.cache["pnm"] = {"h": h, "c": c, "Wt": Wt, "Wc": Wc, "ut": ut, "uc": uc,
-                           "ZW": self.ZX / h[:, None], "Zu": Zr / h}
+        ev.cache["pnm"] = {
+            "h": h,
+            "c": c,
+            "Wt": Wt,
+            "Wc": Wc,
+            "ut": ut,
+            "uc": uc,
+            "ZW": self.ZX / h[:, None],
+            "Zu": Zr / h,
+        }
         return ev
 
     def gradient(self, ev: Evaluation) -> np.ndarray:
@@ -132,11 +157,13 @@ class PnmLikelihood(GaussianBlocks):
         C = np.linalg.inv(ev.xtvx)
         s2t, s2c = float(ev.psi[1]), float(ev.psi[2])
         ZW, Zu, Wt, Wc = q["ZW"], q["Zu"], q["Wt"], q["Wc"]
-        return np.array([
-            float(np.sum(self.sizes / q["h"]) - Zu @ Zu - np.sum((ZW @ C) * ZW)),
-            float(np.sum(self.sizes * (1 - q["c"])) / s2t - q["ut"] @ q["ut"] - np.sum((Wt @ C) * Wt)),
-            float(self.n_control / s2c - q["uc"] @ q["uc"] - np.sum((Wc @ C) * Wc)),
-        ])
+        return np.array(
+            [
+                float(np.sum(self.sizes / q["h"]) - Zu @ Zu - np.sum((ZW @ C) * ZW)),
+                float(np.sum(self.sizes * (1 - q["c"])) / s2t - q["ut"] @ q["ut"] - np.sum((Wt @ C) * Wt)),
+                float(self.n_control / s2c - q["uc"] @ q["uc"] - np.sum((Wc @ C) * Wc)),
+            ]
+        )
 
     def second_order(self, ev: Evaluation) -> dict[str, np.ndarray]:
         """Observed Hessian and expected information, as :meth:`GaussianBlocks.second_order`."""
@@ -172,8 +199,14 @@ class PnmLikelihood(GaussianBlocks):
         CP = C[None] @ P
         trPP = S - trCQ - trCQ.T + np.einsum("kpq,lqp->kl", CP, CP)
         hessian = -trPP + 2 * (uu - ud @ C @ ud.T)
-        out = {"C": C, "hessian": 0.5 * (hessian + hessian.T), "expected": 0.5 * trPP, "P": P, "Q": Q,
-               "R": np.zeros((3, 3, p, p))}
+        out = {
+            "C": C,
+            "hessian": 0.5 * (hessian + hessian.T),
+            "expected": 0.5 * trPP,
+            "P": P,
+            "Q": Q,
+            "R": np.zeros((3, 3, p, p)),
+        }
         ev.cache["second"] = out
         return out
 
@@ -187,8 +220,7 @@ class PnmDesign(_Design):
         marker = np.where(self.d == 1, "g:" + groups, "s:" + self.index.astype(str))
         self.codes, _ = pd.factorize(pd.Series(marker), sort=True)
 
-    def fit(self, data: pd.DataFrame) -> Fit:
-        y, X, L = self.matrices(data)
+    def _fit(self, y: np.ndarray, X: np.ndarray, L: np.ndarray) -> Fit:
         model = PnmLikelihood(y, X, self.d, self.codes)
         cov = model.cov
         resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
@@ -208,8 +240,7 @@ class OlsDesign(_Design):
     def __init__(self, data: pd.DataFrame, formula: str, *, arm: str) -> None:
         super().__init__(data, formula, arm, [])
 
-    def fit(self, data: pd.DataFrame) -> Fit:
-        y, X, L = self.matrices(data)
+    def _fit(self, y: np.ndarray, X: np.ndarray, L: np.ndarray) -> Fit:
         n, p = X.shape
         xtx_inv = np.linalg.inv(X.T @ X)
         beta = xtx_inv @ (X.T @ y)

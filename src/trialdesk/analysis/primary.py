@@ -152,27 +152,43 @@ def pooled_fit(
     progress: Callable[[int], None] | None = None,
     *,
     shift: tuple[str, float] | None = None,
+    columns: tuple[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """Fit on every completed data set; pool the effect and each arm's mean by Rubin's rules.
 
     ``shift = (column, delta)`` adds delta to the imputed values of that column in the intervention arm
-    (the delta-adjusted tipping-point analysis).
+    (the delta-adjusted tipping-point analysis). ``columns = (outcome, baseline)`` names the columns
+    that ``prepare_one`` turns into ``y`` and ``y0``: only the first data set is then prepared as a
+    frame (to build the design), the others go in as arrays (the same numbers, no frame copies).
     """
     estimates, variances, nobs, p = [], [], 0, 0
     design: PnmDesign | OlsDesign | None = None
     treated_rows = np.flatnonzero(imputation.data[ARM].to_numpy() == model.arms.treated)
+    shifted = np.array([], int)
+    if shift is not None:
+        shifted = np.intersect1d(imputation.missing.get(shift[0], np.array([], int)), treated_rows)
     for i in range(imputation.m):
-        completed = imputation.complete(i)
-        if shift is not None:
-            column, delta = shift
-            shifted = np.intersect1d(imputation.missing.get(column, np.array([], int)), treated_rows)
-            values = completed[column].to_numpy(float, copy=True)
-            values[shifted] += delta
-            completed[column] = values
-        data = prepare_one(completed)
-        if design is None:
-            design = model.design(data)
-        found = design.fit(data)
+        if design is not None and columns is not None:
+            outcome, baseline = columns
+            y = imputation.values(i, outcome)
+            y0 = imputation.values(i, baseline) if baseline and baseline in imputation.data.columns else None
+            if shift is not None and shift[0] == outcome:
+                y[shifted] += shift[1]
+            elif shift is not None and shift[0] == baseline and y0 is not None:
+                y0[shifted] += shift[1]
+            found = design.fit_values(y, y0)
+        else:
+            completed = imputation.complete(i)
+            if shift is not None:
+                values = completed[shift[0]].to_numpy(float, copy=True)
+                values[shifted] += shift[1]
+                completed[shift[0]] = values
+            data = prepare_one(completed)
+            if design is None:
+                design = model.design(data)
+                if columns is not None and not data.index.equals(imputation.data.index):
+                    columns = None  # rows moved: arrays by position would not line up
+            found = design.fit(data)
         effect = found.coef(model.term)
         arms = list(found.means)
         estimates.append([effect[0], *(found.means[a][0] for a in arms)])

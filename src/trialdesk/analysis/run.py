@@ -144,6 +144,7 @@ class _Runner:
                 imputation,
                 prepare_one,
                 lambda i: self.report(0.05 + 0.45 * i / m, f"primary model, imputation {i}/{m}"),
+                columns=(visit, self.baseline),
             )
             effect, means = found["effect"], found["means"]
             missing = {
@@ -185,6 +186,7 @@ class _Runner:
             threshold=self.protocol.intervention.completer_threshold,
             prepare_one=prepare_one,
             outcome_column=visit,
+            baseline_column=self.baseline,
         )
         sensitivity = [self.base(outcome, visit, plan, **row) for row in rows]
         return estimate, sensitivity

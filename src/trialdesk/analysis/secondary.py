@@ -113,10 +113,18 @@ def ancova_rows(
             n = int(prepared(frame).dropna(subset=["y", *(["y0"] if use_baseline else [])]).shape[0])
             found = {k: float(coef[k]) for k in ("estimate", "ci_low", "ci_high", "p")}
         else:
-            completed = [prepared(d) for d in imputation.completed()]
-            design = OlsDesign(completed[0], formula, arm=ARM)
-            fits = [design.fit(d).coef(term) for d in completed]
-            n = len(completed[0])
+            # The design is built on the first completed data set; every data set then goes in as its
+            # outcome and baseline columns (same numbers as whole frames, without m frame copies).
+            first = prepared(imputation.complete(0))
+            design = OlsDesign(first, formula, arm=ARM)
+            fits = [
+                design.fit_values(
+                    imputation.values(i, visit),
+                    imputation.values(i, baseline) if use_baseline and baseline else None,
+                ).coef(term)
+                for i in range(imputation.m)
+            ]
+            n = len(first)
             table = pool_estimates(
                 np.array([[f[0]] for f in fits]),
                 np.array([[f[1]] for f in fits]),

@@ -70,6 +70,7 @@ def primary_sensitivity(
     threshold: float,
     prepare_one: Callable[[pd.DataFrame], pd.DataFrame],
     outcome_column: str,
+    baseline_column: str | None = None,
 ) -> list[dict[str, Any]]:
     """The plan's sensitivity analyses of the primary outcome, in the plan's order."""
     arms = model.arms
@@ -113,7 +114,13 @@ def primary_sensitivity(
             )
         elif analysis == "tipping_point" and imputation is not None:
             rows += _tipping(
-                model, imputation, primary, step=step, prepare_one=prepare_one, outcome_column=outcome_column
+                model,
+                imputation,
+                primary,
+                step=step,
+                prepare_one=prepare_one,
+                outcome_column=outcome_column,
+                baseline_column=baseline_column,
             )
         elif analysis == "cace":
             rows.append(_cace(model, data, threshold))
@@ -130,6 +137,7 @@ def _tipping(
     step: float,
     prepare_one: Callable[[pd.DataFrame], pd.DataFrame],
     outcome_column: str,
+    baseline_column: str | None,
 ) -> list[dict[str, Any]]:
     significant = primary["p"] < ALPHA
     sign = np.sign(primary["estimate"]) or 1.0
@@ -138,7 +146,9 @@ def _tipping(
     rows, tipped = [], False
     for k in range(1, TIPPING_STEPS + 1):
         delta = float(direction * step * k)
-        found = pooled_fit(model, few, prepare_one, shift=(outcome_column, delta))["effect"]
+        found = pooled_fit(
+            model, few, prepare_one, shift=(outcome_column, delta), columns=(outcome_column, baseline_column)
+        )["effect"]
         tip = not tipped and (found["p"] < ALPHA) != significant
         tipped = tipped or tip
         note = " — the conclusion changes here" if tip else ""

@@ -61,6 +61,15 @@ class Imputation:
             out[var] = column
         return out
 
+    def values(self, i: int, column: str) -> np.ndarray:
+        """One column of the i-th completed data set as floats, in row order (no frame is copied)."""
+        if not 0 <= i < self.m:
+            raise UserError(f"imputation number {i} is outside 0..{self.m - 1}")
+        out = self.data[column].astype(float).to_numpy(copy=True)
+        if column in self.missing:
+            out[self.missing[column]] = self.imputed[column][i]
+        return out
+
     def completed(self) -> Iterator[pd.DataFrame]:
         for i in range(self.m):
             yield self.complete(i)

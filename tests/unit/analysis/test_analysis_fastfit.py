@@ -87,3 +87,24 @@ def test_pnm_likelihood_refuses_a_non_positive_variance(data):
     design = PnmDesign(data, FORMULA, arm="arm", group="group", treated="IMR")
     y, X, _ = design.matrices(data)
     assert not PnmLikelihood(y, X, design.d, design.codes).evaluate(np.array([1.0, 0.0, 5.0])).ok
+
+
+def test_pooled_fit_from_columns_equals_the_frame_path(protocol, tables):
+    """Refits fed outcome and baseline columns give the very numbers of refits on whole frames."""
+    from trialdesk.analysis.primary import PrimaryModel, imputation_for, pooled_fit
+
+    frame = frames.itt(tables)
+    arms = frames.arms_of(frame, protocol, tables)
+    wide = frames.with_scores(frame, tables, "gaf_f", "total", ["baseline", "m9", "m21"])
+    plan = next(p for p in protocol.analysis.plans if "gaf_f_m9" in p.outcomes)
+    imputation = imputation_for(wide, plan, ["baseline", "m9", "m21"], seed=3, m=4)
+
+    def prepare_one(d):
+        return fill_groups(prepare(d, "m9", "baseline"), arms)
+
+    for shift in (None, ("m9", 2.5)):
+        frames_path = pooled_fit(PrimaryModel(plan, arms), imputation, prepare_one, shift=shift)
+        arrays_path = pooled_fit(
+            PrimaryModel(plan, arms), imputation, prepare_one, shift=shift, columns=("m9", "baseline")
+        )
+        assert arrays_path == frames_path

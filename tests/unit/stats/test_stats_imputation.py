@@ -87,3 +87,13 @@ def test_mcar_unbiased_with_nominal_coverage(method: str, reps: int) -> None:
     coverage = float(np.mean(covered))
     # 95 % nominal; Monte Carlo SE sqrt(.95 x .05 / reps) is 0.020 (120) and 0.024 (80): allow 3.5 SE below
     assert coverage >= 0.95 - 3.5 * np.sqrt(0.95 * 0.05 / reps)
+
+
+def test_values_is_the_completed_column() -> None:
+    data = _trial(np.random.default_rng(4))
+    imputation = impute(data, ["x", "y"], m=3, seed=8, by="arm")
+    for i in range(3):
+        assert np.array_equal(imputation.values(i, "y"), imputation.complete(i)["y"].to_numpy(float))
+        assert np.array_equal(imputation.values(i, "x"), data["x"].to_numpy(float))  # x had nothing missing
+    with pytest.raises(UserError, match="outside 0..2"):
+        imputation.values(3, "y")
