@@ -110,3 +110,11 @@ def test_consort_of_the_snapshot_adds_up(demo):
     assert counts.randomised + counts.excluded == counts.assessed
     statuses = dict(Participant.objects.filter(allocation__isnull=False).values_list("trial_id", "status"))
     assert statuses == demo.data["follow"].final_status
+
+
+def test_a_second_demo_on_the_same_database_is_refused(demo):
+    from trialdesk.demo.reset import refuse_unless_empty
+    from trialdesk.errors import UserError
+
+    with pytest.raises(UserError, match=r"already holds a trial \(\d+ participants\).*demo --reset"):
+        refuse_unless_empty()
