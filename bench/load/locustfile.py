@@ -6,6 +6,7 @@ Started by ``bench/load/run.py`` (headless, bounded) against a server on 127.0.0
   LOAD_SUMMARY       where to write the per-request-type summary JSON when the run stops
   LOAD_MAX_REQUESTS  stop the whole run after this many requests (default 200000)
   LOAD_THINK         an assessor's mean pause in seconds while filling a form, and again between forms
+  LOAD_ASSESSORS, LOAD_RANDOMISERS   how many of each client (default 50 and 16)
 
 Every client starts signed in with a session the seed made (as after the login page), so the measured
 requests are the work itself, not 66 Argon2 password checks at start-up.
@@ -124,7 +125,7 @@ class SignedIn(FastHttpUser):
 
 
 class AssessorUser(SignedIn):
-    fixed_count = 50
+    fixed_count = int(os.environ.get("LOAD_ASSESSORS", "50"))
     kind = "assessors"
     wait_time = constant(0)
 
@@ -152,7 +153,7 @@ class AssessorUser(SignedIn):
 
 
 class RandomiserUser(SignedIn):
-    fixed_count = 16
+    fixed_count = int(os.environ.get("LOAD_RANDOMISERS", "16"))
     kind = "coordinators"
     wait_time = constant(0)
 

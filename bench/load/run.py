@@ -149,14 +149,16 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def run_locust(args, work: Path, env: dict, url: str) -> tuple[dict, float]:
+    users = args.assessors + args.randomisers
     command = [
         str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless",
-        "--users", "66", "--spawn-rate", "66", "--run-time", f"{args.duration}s", "--host", url,
+        "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{args.duration}s", "--host", url,
         "--reset-stats", "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "10",
         "--exit-code-on-error", "0",
     ]  # fmt: skip
     env = {**env, "LOAD_MANIFEST": str(work / "manifest.json"), "LOAD_SUMMARY": str(work / "locust.json"),
-           "LOAD_MAX_REQUESTS": str(args.max_requests), "LOAD_THINK": str(args.think)}  # fmt: skip
+           "LOAD_MAX_REQUESTS": str(args.max_requests), "LOAD_THINK": str(args.think),
+           "LOAD_ASSESSORS": str(args.assessors), "LOAD_RANDOMISERS": str(args.randomisers)}  # fmt: skip
     with (work / "locust.log").open("w") as log:
         client = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         _, status, usage = os.wait4(client.pid, 0)
@@ -217,8 +219,8 @@ def run_one(database: str, args) -> dict:
         cpu_before = server_process.cpu_times()
         psutil.cpu_percent()
         load_before = os.getloadavg()
-        print(f"  serving on {url}; 50 assessors and 16 randomisation clients for {args.duration} s",
-              flush=True)  # fmt: skip
+        print(f"  serving on {url}; {args.assessors} assessors and {args.randomisers} randomisation clients "
+              f"for {args.duration} s", flush=True)  # fmt: skip
         if args.profile:
             spy = profile(server, work, args.duration)
         wall = time.perf_counter()
@@ -245,6 +247,7 @@ def run_one(database: str, args) -> dict:
         "duration_s": args.duration,
         "wall_s": round(wall, 1),
         "server_threads": args.threads,
+        "clients": {"assessors": args.assessors, "randomisers": args.randomisers, "think_s": args.think},
         "entries": entries,
         "errors": summary["errors"],
         "failures": sum(e["failures"] for e in entries.values()),
@@ -279,6 +282,8 @@ def report(result: dict) -> str:
              "| request | count | errors | p50 ms | p95 ms | p99 ms | per s |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, e in sorted(result["entries"].items()):
+        if name.startswith("setup:"):
+            continue  # a client's one-off start-up request
         lines.append(f"| {name} | {e['requests']} | {e['failures']} | {e['p50_ms']:.0f} | {e['p95_ms']:.0f} "
                      f"| {e['p99_ms']:.0f} | {e['per_second']:.1f} |")  # fmt: skip
     c = result["check"]
@@ -309,6 +314,8 @@ def main() -> None:
     parser.add_argument("--ready", type=int, default=4000, help="participants waiting to be randomised")
     parser.add_argument("--followup", type=int, default=300, help="participants with 9/21-month forms due")
     parser.add_argument("--threads", type=int, default=8, help="trialdesk serve --threads")
+    parser.add_argument("--assessors", type=int, default=50, help="assessor clients")
+    parser.add_argument("--randomisers", type=int, default=16, help="randomisation clients")
     parser.add_argument("--think", type=float, default=1.0, help="assessors' mean pause (s)")
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
