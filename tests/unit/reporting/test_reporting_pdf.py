@@ -44,3 +44,34 @@ def test_same_html_gives_the_same_pdf_bytes(tmp_path):
     second = html_to_pdf(html, tmp_path / "b.pdf").read_bytes()
     assert first == second
     assert len(PdfReader(io.BytesIO(first)).pages) == 1
+
+
+def test_each_svg_is_parsed_once_and_drawn_as_a_second_parse_would_be(tmp_path, monkeypatch):
+    """Two figures, one of them twice: every <img> is parsed once (not twice), the PDF bytes are those
+    xhtml2pdf makes on its own, and xhtml2pdf is left as it was."""
+    from xhtml2pdf import pisa
+    from xhtml2pdf import xhtml2pdf_reportlab as xr
+
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" '
+    square = svg + 'width="200" height="100"><rect width="50" height="40"/></svg>'
+    circle = svg + 'width="300" height="150"><circle cx="9" cy="9" r="8"/></svg>'
+    html = (f"<html><head><style>p {{}}</style></head><body><p>a</p>{square}<p>b</p>{circle}<p>c</p>{square}"
+            "</body></html>")
+    original_method, original_parse = xr.PmlImage.getDrawing, xr.svg2rlg
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original_parse(*args, **kwargs)
+
+    monkeypatch.setattr(xr, "svg2rlg", counting)
+    from reportlab import rl_config
+
+    monkeypatch.setattr(rl_config, "invariant", 1)  # as html_to_pdf sets it, for the reference bytes
+    plain = io.BytesIO()
+    pisa.CreatePDF(printable(html), dest=plain, encoding="utf-8", capacity=-1)  # xhtml2pdf on its own
+    unpatched_calls, calls[:] = len(calls), []
+    ours = html_to_pdf(html, tmp_path / "figures.pdf").read_bytes()
+    assert unpatched_calls == 6 and len(calls) == 3
+    assert ours == plain.getvalue()
+    assert xr.PmlImage.getDrawing is original_method and xr.svg2rlg is counting
