@@ -1,7 +1,7 @@
 """Reviewing the audit ledger: one filter for the page, the CSV download and ``trialdesk audit export``.
 
-Blinded reviewers never see entries of the intervention's delivery (entities ``imr-...``): who attends IMR
-groups is who is in the IMR arm. Reviewers bound to a site see that site's entries only.
+Blinded reviewers never see entries that reveal allocation (the rule is ``ledger.visibility``); reviewers
+bound to a site see that site's entries only.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from django.db.models import QuerySet
 
 from trialdesk.apps.accounts.permissions import allowed, sites_for
 from trialdesk.apps.ledger.models import CHANNELS, LedgerEntry
+from trialdesk.apps.ledger.visibility import visible_entries
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.apps.trial.models import Site
 
-BLINDED_HIDDEN_PREFIX = "imr-"
 COLUMNS = (
     "seq",
     "at",
@@ -118,8 +118,7 @@ def reviewable(user: Any | None) -> QuerySet:
         return entries
     if not allowed(user, "view-audit"):
         return entries.none()
-    if not allowed(user, "view-allocation"):
-        entries = entries.exclude(entity__startswith=BLINDED_HIDDEN_PREFIX)
+    entries = visible_entries(entries, user)
     sites = sites_for(user, "view-audit")
     if sites is not None:
         entries = entries.filter(site__in=Site.objects.filter(pk__in=sites).values("code"))

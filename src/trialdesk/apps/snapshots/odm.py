@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from trialdesk.apps.ledger.models import LedgerEntry
+from trialdesk.apps.ledger.visibility import blinded
 from trialdesk.apps.trial.models import ProtocolVersion, Site
 from trialdesk.apps.trial.services import active_protocol
 from trialdesk.instruments import Instrument, get_library
@@ -29,20 +30,11 @@ from .extract import Extraction
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
 TRIAL_LOCATION = "LOC.TRIAL"
-#: Ledger entities that reveal allocation: left out of blinded exports.
-BLINDED_ENTITIES = ("allocation", "minimisation", "unblinding", "arm-letters", "imr-")
 ASSESSMENT_CHUNK = 500
 
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _blinded_filter() -> Q:
-    query = Q()
-    for prefix in BLINDED_ENTITIES:
-        query |= Q(entity__startswith=prefix)
-    return query
 
 
 class Writer:
@@ -320,7 +312,7 @@ def _clinical(w: Writer, x: Extraction) -> None:
 def _audit(w: Writer, x: Extraction) -> None:
     entries = LedgerEntry.objects.order_by("seq")
     if x.blinded:
-        entries = entries.exclude(_blinded_filter())
+        entries = blinded(entries)  # the ledger's one rule for what reveals allocation
     w.start("AuditRecords")
     for seq, at, actor, action, entity, entity_id, field, reason, site in entries.values_list(
         "seq", "at", "actor", "action", "entity", "entity_id", "field", "reason", "site"
@@ -343,7 +335,7 @@ def write_odm(handle: IO[bytes], x: Extraction, as_of: dt.datetime) -> None:
     version = ProtocolVersion.objects.get(active=True)
     study, mdv = f"ST.{protocol.trial.code}", f"MDV.{version.content_hash[:12]}"
     stamp = as_of.astimezone(dt.UTC).isoformat()
-    ledger = LedgerEntry.objects.all() if not x.blinded else LedgerEntry.objects.exclude(_blinded_filter())
+    ledger = LedgerEntry.objects.all() if not x.blinded else blinded(LedgerEntry.objects.all())
     users = sorted(set(ledger.values_list("actor", flat=True)))
     w = Writer(handle)
     w.xml.startDocument()
