@@ -93,8 +93,21 @@ class _Login(Rule):
         return "login"
 
 
+class _Owner(Rule):
+    """The signed-in user's own record (``obj.user_id``), such as their API tokens."""
+
+    def allows(self, user: Any, obj: Any = None) -> bool:
+        if not getattr(user, "is_authenticated", False):
+            return False
+        return obj is None or getattr(obj, "user_id", None) == user.pk
+
+    def __str__(self) -> str:
+        return "owner"
+
+
 PUBLIC = _Public()
 LOGIN = _Login()
+OWNER = _Owner()
 
 
 def anyof(*actions: str) -> Rule:
@@ -126,6 +139,8 @@ ACCESS: dict[str, Rule] = {
     "health": PUBLIC,
     "two-factor-enrol": LOGIN,
     "two-factor-verify": LOGIN,
+    "api-tokens:list": LOGIN,
+    "api-tokens:revoke": OWNER,
     # participants, screening, consent
     "participants:list": Action("view-participants"),
     "participants:detail": Action("view-participants"),
