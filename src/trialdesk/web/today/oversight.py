@@ -81,6 +81,7 @@ def _audit_panel() -> Panel:
             ["Entries", "Hash chain"],
             [row],
             more=("Audit trail", url("datamanagement:audit")),
+            counted=False,
         )
     verdict = verify_ledger()
     if verdict.ok:
@@ -92,6 +93,7 @@ def _audit_panel() -> Panel:
         ["Checked", "Hash chain"],
         [row],
         attention=not verdict.ok,
+        counted=False,
         more=("Audit trail", url("datamanagement:audit")),
         note=f"Verified now ({clock.now():%H:%M} UTC).",
     )

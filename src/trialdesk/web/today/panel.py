@@ -33,6 +33,7 @@ class Panel:
     more: tuple[str, str] | None = None  # (label, url)
     attention: bool = False  # the count needs action now (overdue, failed, ...)
     note: str = ""
+    counted: bool = True  # False: a status panel, whose row count means nothing
 
     @property
     def count(self) -> int:

@@ -47,7 +47,8 @@ def coordinator_panels(user: Any, today: dt.date) -> list[Panel]:
                 ),
             ]
         )
-    counts = dict(waiting.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    steps = people.filter(status__in=list(labels)).values_list("status").annotate(n=Count("id"))
+    counts = dict(steps.order_by().values_list("status", "n"))
     summary = ", ".join(f"{labels[s][0].lower()}: {counts[s]}" for s, _, _ in _PIPELINE if counts.get(s))
     panels = [
         Panel(
