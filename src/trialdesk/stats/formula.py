@@ -215,6 +215,21 @@ def aliased_columns(X: np.ndarray, terms: list[str], tol: float = 1e-10) -> list
     return aliased
 
 
+def _complete_rows(data: pd.DataFrame, used: list[str]) -> pd.DataFrame:
+    """``data.loc[:, used].dropna()``, column by column: several times faster on small frames, and
+    without a copy (pandas copies on write)."""
+    if not data.columns.is_unique:
+        return data.loc[:, used].dropna()
+    columns = {name: data[name] for name in used}
+    missing: np.ndarray | None = None
+    for column in columns.values():
+        na = column.isna().to_numpy()
+        if na.any():
+            missing = na if missing is None else missing | na
+    frame = pd.DataFrame(columns, copy=False)
+    return frame if missing is None else frame[~missing]
+
+
 # Rows with missing values are dropped before patsy sees them: no NA types, so it does not scan for them.
 _NO_NA = patsy.NAAction(NA_types=[])
 # Names a formula can call besides patsy's own (np.log(x), ...): this module's globals, as patsy's
@@ -282,10 +297,9 @@ def build_design(formula: str, data: pd.DataFrame, *, extra: list[str] | None = 
         if not (pd.api.types.is_numeric_dtype(data[name]) and not pd.api.types.is_bool_dtype(data[name])):
             raise UserError(f"outcome column {name!r} is not numeric (dtype {data[name].dtype})")
     used = list(dict.fromkeys(lhs + rhs + extra))
-    frame = data.loc[:, used].dropna()
+    frame = _complete_rows(data, used)
     if frame.empty:
         raise UserError(f"no complete rows: every row is missing one of {', '.join(used)}")
-    frame = frame.copy()
     # patsy evaluates the formula on plain arrays: on a DataFrame it spends most of its time in pandas
     # indexing. Categorical columns spare it a per-value scan for levels (numeric columns used only as
     # C(column), and text columns); sorted levels keep its reference level.

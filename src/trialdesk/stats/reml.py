@@ -244,8 +244,9 @@ class PatternBlocks(GaussianBlocks):
             BlockClass(rows=c.rows[:1], X=c.X[:1], y=c.y[:1],
                        payload={k: v[:1] for k, v in c.payload.items()}) for c in classes]
         self.counts = [len(c.y) for c in classes]
-        self.XX = [np.einsum("bip,bjq->ijpq", c.X, c.X) for c in classes]
-        self.XY = [np.einsum("bip,bj->ijp", c.X, c.y) for c in classes]
+        # flattened to (m*m, p*p) and (m*m, p): every contraction with an m x m matrix is one matmul
+        self.XX = [np.einsum("bip,bjq->ijpq", c.X, c.X).reshape(c.X.shape[1] ** 2, -1) for c in classes]
+        self.XY = [np.einsum("bip,bj->ijp", c.X, c.y).reshape(c.X.shape[1] ** 2, -1) for c in classes]
 
     def d_blocks(self, psi: np.ndarray, index: int) -> np.ndarray:
         """dV/dpsi_k of one class's shared covariance, shape (K, m, m)."""
@@ -271,8 +272,8 @@ class PatternBlocks(GaussianBlocks):
             logdet += 2.0 * nb * float(np.log(np.diagonal(L)).sum())
             Linv = np.linalg.inv(L)
             Vi = Linv.T @ Linv
-            xtvx += np.einsum("ij,ijpq->pq", Vi, XX)
-            xtvy += np.einsum("ij,ijp->p", Vi, XY)
+            xtvx += (Vi.reshape(-1) @ XX).reshape(p, p)
+            xtvy += Vi.reshape(-1) @ XY
             inverses.append(Vi)
         try:
             chol = np.linalg.cholesky(xtvx)
@@ -305,7 +306,7 @@ class PatternBlocks(GaussianBlocks):
         for index, (Vi, _r, RR) in enumerate(self._patterns(ev)):
             inner = RR
             if self.reml:
-                inner = RR + np.einsum("ijpq,pq->ij", self.XX[index], C)
+                inner = RR + (self.XX[index] @ C.reshape(-1)).reshape(RR.shape)
             G = self.counts[index] * Vi - Vi @ inner @ Vi
             dV = self.d_blocks(ev.psi, index)
             grad += dV.reshape(len(dV), -1) @ G.reshape(-1)
@@ -326,18 +327,18 @@ class PatternBlocks(GaussianBlocks):
             cls, nb, XX = self.classes[index], self.counts[index], self.XX[index]
             dV = self.d_blocks(ev.psi, index)  # (K, m, m)
             Q = Vi[None] @ dV  # Vi dV_k
-            S += nb * np.einsum("kij,lji->kl", Q, Q)
+            S += nb * (Q.reshape(K, -1) @ np.swapaxes(Q, 1, 2).reshape(K, -1).T)
             A = Q @ Vi[None]  # Vi dV_k Vi
             B = Q[:, None] @ A[None]  # Vi dV_k Vi dV_l Vi
-            Pk += np.einsum("kij,ijpq->kpq", A, XX)
-            Qkl += np.einsum("klij,ijpq->klpq", B, XX)
-            RX = np.einsum("bi,bjp->ijp", r, cls.X)
-            ud += np.einsum("kij,ijp->kp", A, RX)
-            uu += np.einsum("klij,ij->kl", B, RR)
+            Pk += (A.reshape(K, -1) @ XX).reshape(K, p, p)
+            Qkl += (B.reshape(K * K, -1) @ XX).reshape(K, K, p, p)
+            RX = (r.T @ cls.X.reshape(nb, -1)).reshape(-1, p)  # [(i, j), :] = sum_b r_b[i] X_b[j]
+            ud += A.reshape(K, -1) @ RX
+            uu += (B.reshape(K * K, -1) @ RR.reshape(-1)).reshape(K, K)
             if not self.cov.linear:
                 for (k, j), D in self.cov.d2_block(ev.psi, self.representatives[index]).items():
                     ViDVi = Vi @ D[0] @ Vi
-                    R = np.einsum("ij,ijpq->pq", ViDVi, XX)
+                    R = (ViDVi.reshape(-1) @ XX).reshape(p, p)
                     Rkl[k, j] += R
                     trd2[k, j] += nb * float(np.sum(Vi * D[0].T))
                     quad2[k, j] += float(np.sum(ViDVi * RR))
