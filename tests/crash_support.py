@@ -10,6 +10,9 @@ Run as a script in a subprocess with TRIALDESK_DATA_DIR, DATABASE_URL and the pe
       import the extract as the key holder. With --hook the import stops inside its transaction, after
       every event and its ledger entry is written: it writes ``ready <events visible>`` to FD and waits
       there for the SIGKILL the test sends.
+  serve --fd FD --port P --hook-at K
+      ``trialdesk serve`` on 127.0.0.1:P with the randomisation hook below; first makes a coordinator with an
+      API token per site and writes ``tokens BAL=<token> FRB=<token>`` to FD.
   randomise --fd FD --threads T [--hook-at K]
       randomise every participant not yet randomised, from T threads at once. After each commit it writes
       ``done <trial id>``. With --hook-at K the K-th randomisation stops inside its transaction once the
@@ -156,6 +159,46 @@ def import_extract(extract: Path, fd: int, hook: bool) -> None:
     _signal(fd, f"imported {result.report['events_created']}")
 
 
+def _stop_randomisation_at(hook_at: int, fd: int) -> None:
+    """The ``hook_at``-th randomisation stops after its status change, before its ledger entry."""
+    from trialdesk.apps.randomisation import services
+
+    original = services.transition
+    calls = Counter()
+    lock = threading.Lock()
+
+    def transition_then_stop(participant, state, context, *args, **kwargs):
+        done = original(participant, state, context, *args, **kwargs)
+        with lock:
+            calls["n"] += 1
+            stop_here = calls["n"] == hook_at
+        if stop_here:
+            _signal(fd, f"ready {participant.trial_id}")
+            _wait_for_the_kill()
+        return done
+
+    services.transition = transition_then_stop
+
+
+def serve(fd: int, port: int, hook_at: int) -> None:
+    """``trialdesk serve`` itself, with the randomisation hook, and an API token per site's coordinator."""
+    _setup()
+    from trialdesk.api.tokens import create_token
+    from trialdesk.apps.accounts.services import create_user, grant_role
+    from trialdesk.apps.trial.models import Site
+    from trialdesk.cli import main as trialdesk
+
+    ctx = _context("crash-setup")
+    tokens = []
+    for code in SITES:
+        user = create_user(f"crash-coordinator-{code}", None, ctx, check_password=False)
+        grant_role(user, "coordinator", ctx, site=Site.objects.get(code=code))
+        tokens.append(f"{code}={create_token(user, ctx, name='crash test', days=1)[0]}")
+    _stop_randomisation_at(hook_at, fd)
+    _signal(fd, "tokens " + " ".join(tokens))
+    trialdesk(["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "8"])
+
+
 def randomise_all(fd: int, threads: int, hook_at: int | None) -> None:
     _setup()
     from django.db import connection
@@ -164,21 +207,7 @@ def randomise_all(fd: int, threads: int, hook_at: int | None) -> None:
     from trialdesk.apps.randomisation import services
 
     if hook_at is not None:
-        original = services.transition
-        calls = Counter()
-        lock = threading.Lock()
-
-        def transition_then_stop(participant, state, context, *args, **kwargs):
-            done = original(participant, state, context, *args, **kwargs)
-            with lock:
-                calls["n"] += 1
-                stop_here = calls["n"] == hook_at
-            if stop_here:
-                _signal(fd, f"ready {participant.trial_id}")
-                _wait_for_the_kill()
-            return done
-
-        services.transition = transition_then_stop
+        _stop_randomisation_at(hook_at, fd)
     waiting = list(Participant.objects.filter(status="baseline_complete").order_by("pk"))
     ctx = _context("crash-coordinator")
     failures: list[BaseException] = []
@@ -340,6 +369,21 @@ def stored(env: dict[str, str]) -> dict:
     }  # fmt: skip
 
 
+def waiting(env: dict[str, str]) -> list[tuple[str, str]]:
+    """(trial id, site code) of everyone baseline complete, in the order they were enrolled."""
+    return [tuple(row) for row in _query(env, """
+        SELECT p.trial_id, s.code FROM participants_participant p JOIN trial_site s ON s.id = p.site_id
+        WHERE p.status = 'baseline_complete' ORDER BY p.id""")]  # fmt: skip
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def audit_verify(env: dict[str, str]) -> dict:
     """``trialdesk audit verify --json`` on the worker's database: its verdict and exit status."""
     command = [str(Path(sys.executable).parent / "trialdesk"), "audit", "verify", "--json"]
@@ -411,6 +455,10 @@ def main() -> None:
     p.add_argument("--extract", type=Path, required=True)
     p.add_argument("--fd", type=int, required=True)
     p.add_argument("--hook", action="store_true")
+    p = commands.add_parser("serve")
+    p.add_argument("--fd", type=int, required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--hook-at", type=int, required=True)
     p = commands.add_parser("randomise")
     p.add_argument("--fd", type=int, required=True)
     p.add_argument("--threads", type=int, default=4)
@@ -420,6 +468,8 @@ def main() -> None:
         seed(args.participants, args.extract, args.rows)
     elif args.command == "import":
         import_extract(args.extract, args.fd, args.hook)
+    elif args.command == "serve":
+        serve(args.fd, args.port, args.hook_at)
     else:
         randomise_all(args.fd, args.threads, args.hook_at)
 
