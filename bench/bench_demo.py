@@ -54,9 +54,9 @@ def main() -> None:
     plain = driver.Run.stage
 
     @contextmanager
-    def measured(self, name):
+    def measured(self, name, **options):
         q0, cpu0, wall0 = queries[0], time.process_time(), time.perf_counter()
-        with plain(self, name):
+        with plain(self, name, **options):
             yield
         rows.append((name, time.perf_counter() - wall0, time.process_time() - cpu0, queries[0] - q0))
 
