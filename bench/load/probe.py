@@ -29,7 +29,7 @@ def main() -> None:
 
     from trialdesk.web.bootstrap import setup
 
-    setup()
+    setup(migrate=True)  # the code may have gained migrations since the database was seeded
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
