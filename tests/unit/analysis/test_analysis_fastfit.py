@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from trialdesk.analysis import frames
@@ -108,3 +109,29 @@ def test_pooled_fit_from_columns_equals_the_frame_path(protocol, tables):
             PrimaryModel(plan, arms), imputation, prepare_one, shift=shift, columns=("m9", "baseline")
         )
         assert arrays_path == frames_path
+
+
+def test_a_group_variance_on_its_boundary_is_found_there(data):
+    """Outcomes with the group means taken out have no group variance: the refit puts tau at zero and
+    its coefficients are fit_pnm's (which creeps towards zero by quasi-Newton); with the group effect
+    left in, the boundary is refused (the deviance falls as tau leaves zero) and the fit is interior."""
+    from trialdesk.analysis.fastfit import PnmLikelihood, on_boundary
+
+    treated = data["arm"] == "IMR"
+    flat = data["y"] - data.groupby("group")["y"].transform("mean").where(treated, 0.0)
+    flat = data.assign(y=flat + np.where(treated, data.loc[treated, "y"].mean(), data["y"].mean()))
+    reference = fit_pnm(flat, FORMULA, group="group", arm="arm", treated="IMR", df="none")
+    assert reference.variance_components["group (IMR arm)"] < 1e-6
+    design = PnmDesign(flat, FORMULA, arm="arm", group="group", treated="IMR")
+    fit = design.fit(flat)
+    assert design.psi is not None and design.psi[0] == 0.0
+    for term, estimate, se in reference.coefficients[["term", "estimate", "se"]].itertuples(index=False):
+        got, variance = fit.coef(term)
+        assert got == pytest.approx(estimate, rel=1e-6, abs=1e-7)
+        assert np.sqrt(variance) == pytest.approx(se, rel=1e-5)
+    group_effect = pd.factorize(data["group"].astype(str))[0] % 7 * 3.0
+    clustered = data.assign(y=data["y"] + np.where(treated, group_effect, 0.0))
+    y, X, _ = design.matrices(clustered)
+    assert on_boundary(PnmLikelihood(y, X, design.d, design.codes), np.array([80.0, 120.0])) is None
+    design.fit(clustered)
+    assert design.psi is not None and design.psi[0] > 1.0
