@@ -1,0 +1,180 @@
+"""The trial's main journey in chromium, each step by the role that does it, with real clicks and typing:
+
+coordinator screens a person, records consent, randomises (confirmation step) and places the IMR participant
+in a group made at the site; nine months later the assessor enters the end-of-treatment forms; the data
+manager raises a query on the 9-month GAF-F, the site coordinator answers it and the data manager closes it.
+
+Set-up that is not part of the journey goes through the services: the protocol, staff accounts, the
+allocation list (hand-written, so the first slot of the participant's stratum is known to be IMR) and the
+baseline forms, dated on the day of consent. The clock (trialdesk.clock) is process-wide, so freezing it
+here also freezes the live server's thread: the 9-month visit is open when the clock is moved 9 months on.
+Each step's outcome is checked on screen and in the database; screenshots journey-NN-<step>.png are kept as
+CI artefacts (artifacts/screenshots/); no console error on any page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import intervention_support as imr
+from assessments_support import complete_visit
+from enrolment_support import TEST_KEY, TEST_PASSWORD, install, install_rows, user
+from trialdesk import clock
+from trialdesk.apps.assessments.models import Assessment
+from trialdesk.apps.consent.models import ConsentRecord
+from trialdesk.apps.datamanagement.models import Query
+from trialdesk.apps.intervention.models import Group, GroupMembership
+from trialdesk.apps.ledger.services import Context
+from trialdesk.apps.participants import keys
+from trialdesk.apps.participants.models import Participant
+from trialdesk.apps.randomisation.models import Allocation
+
+from .conftest import screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+#: Screening, consent and randomisation on Tuesday 7 January 2025; the group meets on Tuesdays from the 14th.
+DAY_ONE = dt.datetime(2025, 1, 7, 10, 0, tzinfo=dt.UTC)
+GROUP_START = "2025-01-14"
+#: Nine months after the baseline: the end-of-treatment visit's target day (window +- 1 month).
+MONTH_NINE = dt.datetime(2025, 10, 7, 10, 0, tzinfo=dt.UTC)
+BAD_REQUEST = "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+CPR = "070385-1234"  # born 7 March 1985 (7th digit 1: 1900s), aged 39 on day one
+
+
+def _log_in(page, base: str, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base}/login/")
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(TEST_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/")
+
+
+@pytest.fixture
+def journey_page(page, request):
+    """The page, with a screenshot of wherever the journey stopped if a step fails (for the CI artefacts).
+
+    The call phase's failure is counted before teardown runs, while the page is still open.
+    """
+    failed_before = request.session.testsfailed
+    yield page
+    if request.session.testsfailed > failed_before:
+        screenshot(page, "journey-failed-here")
+
+
+def _step(page, number: int, name: str) -> None:
+    screenshot(page, f"journey-{number:02d}-{name}")
+    assert page.console_errors == [], name
+
+
+def test_screen_consent_randomise_place_assess_and_query(live_server, journey_page, monkeypatch):
+    page = journey_page
+    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+    base = live_server.url
+    with clock.frozen(DAY_ONE):
+        setup = install()
+        install_rows(setup, 2)  # blocks of two, IMR first in every stratum
+        user("cora", "coordinator", "BAL", personal_data=True)
+        user("anna", "assessor", "BAL")
+        user("dana", "data_manager")
+        facilitators = imr.facilitators()
+
+        # 1. The coordinator screens a person with the generated form.
+        _log_in(page, base, "cora")
+        page.get_by_role("link", name="Screening").first.click()
+        page.get_by_role("link", name="Screen a person").click()
+        page.fill("input[name=screened_on]", "2025-01-07")
+        page.fill("input[name=referral_source]", "CMHC psychiatrist")
+        page.fill("input[name=cpr]", CPR)
+        page.fill("input[name=name]", "Hans Hansen")
+        page.fill("input[name=contact]", "+45 1234 5678")
+        for code in ("I2", "I4", "I5"):
+            page.check(f"input[name={code}][value=yes]")
+        page.fill("input[name=I3]", "F20.0")
+        for code in ("E1", "E3", "E4", "E5", "E6"):
+            page.check(f"input[name={code}][value=no]")
+        page.get_by_role("button", name="Screen").click()
+        page.wait_for_url(f"{base}/participants/BAL-0001/")
+        participant = Participant.objects.get()
+        assert participant.trial_id == "BAL-0001" and participant.status == "eligible"
+        assert "eligible" in page.locator("main").inner_text()
+        assert "Hans Hansen" not in page.content()  # identifying data only on its own page
+        _step(page, 1, "screening")
+
+        # 2. ... records oral and written consent.
+        page.get_by_role("link", name="Record consent").click()
+        page.fill("input[name=oral_on]", "2025-01-07")
+        page.fill("input[name=written_on]", "2025-01-07")
+        page.fill("input[name=taken_by]", "cora")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url(f"{base}/participants/BAL-0001/")
+        participant.refresh_from_db()
+        assert participant.status == "consented"
+        assert ConsentRecord.objects.get(participant=participant).written_on.isoformat() == "2025-01-07"
+        _step(page, 2, "consent")
+
+        # Set-up: the assessor's baseline forms (entered through the services; the PANSS keyboard test
+        # covers entry in the browser), which move the participant to baseline complete.
+        complete_visit(participant, "baseline", Context(actor="anna", channel="web"), DAY_ONE.date())
+        participant.refresh_from_db()
+        assert participant.status == "baseline_complete"
+
+        # 3. ... randomises: nothing happens without the confirmation box ticked.
+        page.reload()
+        page.get_by_role("link", name="Randomise").click()
+        page.get_by_role("button", name="Randomise now").click()
+        assert Allocation.objects.count() == 0
+        assert "Randomise BAL-0001" in page.locator("h1").inner_text()
+        # The refused form comes back with status 400, which chromium reports on the console: expected.
+        assert page.console_errors == [BAD_REQUEST]
+        page.console_errors.clear()
+        page.locator("input[name=confirm]").check()
+        page.get_by_role("button", name="Randomise now").click()
+        page.wait_for_url(f"{base}/participants/BAL-0001/")
+        assert "BAL-0001 is randomised to IMR" in page.locator("main").inner_text()
+        assert Allocation.objects.get(participant=participant).arm == "IMR"
+        _step(page, 3, "randomised")
+
+        # 4. ... makes a group at the site with two facilitators and places the participant in it.
+        page.locator("nav.main-nav").get_by_role("link", name="Groups").click()
+        page.select_option("select[name=site]", index=1)  # the coordinator's one site, after "---------"
+        assert "Ballerup" in page.locator("select[name=site] option:checked").inner_text()
+        page.fill("input[name=name]", "Tirsdagsgruppen")
+        for facilitator in facilitators:
+            page.get_by_label(facilitator.username).check()
+        page.fill("input[name=planned_start]", GROUP_START)
+        page.select_option("select[name=weekday]", label="Tuesday")
+        page.fill("input[name=start_time]", "18:00")
+        page.get_by_role("button", name="Create group").click()
+        page.wait_for_url(f"{base}/imr/groups/*/")
+        group = Group.objects.get()
+        assert "Group Tirsdagsgruppen created." in page.locator("main").inner_text()
+        assert set(group.facilitators.all()) == set(facilitators)
+        _step(page, 4, "group-created")
+        page.locator("nav.main-nav").get_by_role("link", name="Waiting list").click()
+        row = page.locator("tr", has_text="BAL-0001")
+        row.locator("select[name=group]").select_option(label="Tirsdagsgruppen (0 of 10)")
+        row.locator("input[name=on]").fill(GROUP_START)
+        row.get_by_role("button", name="Place").click()
+        page.wait_for_url(f"{base}/imr/waiting/")
+        assert "BAL-0001 placed in Tirsdagsgruppen." in page.locator("main").inner_text()
+        membership = GroupMembership.objects.get(participant=participant)
+        assert membership.group == group and membership.placed_on.isoformat() == GROUP_START
+        _step(page, 5, "placed-in-group")
+
+    with clock.frozen(MONTH_NINE):
+        # 6. Nine months on, the assessor enters the end-of-treatment GAF-F from the visit page.
+        _log_in(page, base, "anna")
+        page.goto(f"{base}/assessments/p/BAL-0001/")
+        page.locator("#visit-m9").get_by_role("link", name="GAF-F").click()
+        assert page.locator("#assessed_on").input_value() == "2025-10-07"
+        page.keyboard.type("55")
+        page.get_by_role("button", name="Complete").click()
+        page.wait_for_selector('[data-score="total"]')
+        gaf = Assessment.objects.get(visit__participant=participant, visit__code="m9", instrument="gaf_f")
+        assert gaf.status == "complete" and gaf.values() == {"rating": 55}
+        _step(page, 6, "month-nine-gaf-f")
