@@ -93,29 +93,29 @@ class Imputation:
 
 
 def _posterior_draw(X: np.ndarray, y: np.ndarray, rng: np.random.Generator
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """β̂ and one draw β* of the Bayesian linear model (flat prior), as mice's ``.norm.draw``."""
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """β̂, one draw β* of the Bayesian linear model (flat prior), as mice's ``.norm.draw``, and X β̂."""
     n, p = X.shape
     xtx = X.T @ X
     # mice's small ridge keeps nearly collinear predictors from failing (ridge = 1e-5 on the diagonal).
     v = np.linalg.inv(xtx + np.diag(1e-5 * np.diag(xtx)))
     coef = v @ (X.T @ y)
-    residuals = y - X @ coef
+    fitted = X @ coef
+    residuals = y - fitted
     df = max(n - p, 1)
     sigma_star = np.sqrt(float(residuals @ residuals) / rng.chisquare(df))
     chol = np.linalg.cholesky((v + v.T) / 2)
     beta_star = coef + chol @ rng.standard_normal(p) * sigma_star
-    return coef, np.concatenate([beta_star, [sigma_star]])
+    return coef, np.concatenate([beta_star, [sigma_star]]), fitted
 
 
-def _impute_one(X: np.ndarray, y: np.ndarray, observed: np.ndarray, method: str, *, donors: int,
+def _impute_one(Xo: np.ndarray, yo: np.ndarray, Xm: np.ndarray, method: str, *, donors: int,
                 rng: np.random.Generator) -> np.ndarray:
-    Xo, yo, Xm = X[observed], y[observed], X[~observed]
-    coef, draw = _posterior_draw(Xo, yo, rng)
+    """Draws for the missing rows (design ``Xm``) from the observed rows (``Xo``, ``yo``)."""
+    _coef, draw, yhat_obs = _posterior_draw(Xo, yo, rng)
     beta_star, sigma_star = draw[:-1], draw[-1]
     if method == "norm":
         return Xm @ beta_star + rng.standard_normal(len(Xm)) * sigma_star
-    yhat_obs = Xo @ coef
     yhat_mis = Xm @ beta_star
     k = min(donors, len(yo))
     distance = np.abs(yhat_mis[:, None] - yhat_obs[None, :])
@@ -126,19 +126,31 @@ def _impute_one(X: np.ndarray, y: np.ndarray, observed: np.ndarray, method: str,
 
 def _chain(values: np.ndarray, targets: list[int], methods: list[str], *, fixed: np.ndarray, maxit: int,
            donors: int, rng: np.random.Generator) -> np.ndarray:
-    """One chain on one stratum: ``values`` (rows × variables, NaN = missing); returns completed values."""
+    """One chain on one stratum: ``values`` (rows × variables, NaN = missing); returns completed values.
+
+    Each step regresses one variable on an intercept, the others and ``fixed``. The design of every
+    step is cut from one array, [1 | current values | fixed], kept up to date as values are drawn, with
+    each target's rows and columns worked out once (the draws are those of building it step by step).
+    """
     missing = np.isnan(values)
     current = values.copy()
     for j in targets:  # mice's default start: random draws from the observed values
         obs = values[~missing[:, j], j]
         current[missing[:, j], j] = rng.choice(obs, size=int(missing[:, j].sum()), replace=True)
-    intercept = np.ones((len(values), 1))
+    k = values.shape[1]
+    design = np.hstack([np.ones((len(values), 1)), current, fixed])
+    cuts = {}
+    for j in targets:
+        columns = np.array([0, *(1 + c for c in range(k) if c != j), *range(1 + k, design.shape[1])])
+        observed, absent = np.flatnonzero(~missing[:, j]), np.flatnonzero(missing[:, j])
+        cuts[j] = (np.ix_(observed, columns), np.ix_(absent, columns), current[observed, j], absent)
     for _ in range(maxit):
         for j, method in zip(targets, methods, strict=True):
-            others = np.delete(current, j, axis=1)
-            X = np.hstack([intercept, others, fixed])
-            observed = ~missing[:, j]
-            current[~observed, j] = _impute_one(X, current[:, j], observed, method, donors=donors, rng=rng)
+            rows_observed, rows_missing, yo, absent = cuts[j]
+            drawn = _impute_one(design[rows_observed], yo, design[rows_missing], method, donors=donors,
+                                rng=rng)
+            current[absent, j] = drawn
+            design[absent, 1 + j] = drawn
     return current
 
 
