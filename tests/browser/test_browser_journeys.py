@@ -22,6 +22,7 @@ import intervention_support as imr
 from assessments_support import complete_visit
 from enrolment_support import TEST_KEY, TEST_PASSWORD, install, install_rows, user
 from trialdesk import clock
+from trialdesk.apps.assessments.formspec import build
 from trialdesk.apps.assessments.models import Assessment
 from trialdesk.apps.consent.models import ConsentRecord
 from trialdesk.apps.datamanagement.models import Query
@@ -30,6 +31,8 @@ from trialdesk.apps.ledger.services import Context
 from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.randomisation.models import Allocation
+from trialdesk.instruments import get_library
+from trialdesk.protocol import load_protocol
 
 from .conftest import screenshot
 
@@ -159,12 +162,16 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         row = page.locator("tr", has_text="BAL-0001")
         row.locator("select[name=group]").select_option(label="Tirsdagsgruppen (0 of 10)")
         row.locator("input[name=on]").fill(GROUP_START)
+        _step(page, 5, "waiting-list")
         row.get_by_role("button", name="Place").click()
         page.wait_for_url(f"{base}/imr/waiting/")
         assert "BAL-0001 placed in Tirsdagsgruppen." in page.locator("main").inner_text()
+        assert "Nobody is waiting." in page.locator("main").inner_text()
         membership = GroupMembership.objects.get(participant=participant)
         assert membership.group == group and membership.placed_on.isoformat() == GROUP_START
-        _step(page, 5, "placed-in-group")
+        page.locator("nav.main-nav").get_by_role("link", name="Groups").click()
+        assert "1 / 10" in page.locator("tr", has_text="Tirsdagsgruppen").inner_text()
+        _step(page, 6, "placed-in-group")
 
     with clock.frozen(MONTH_NINE):
         # 6. Nine months on, the assessor enters the end-of-treatment GAF-F from the visit page.
@@ -177,4 +184,67 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         page.wait_for_selector('[data-score="total"]')
         gaf = Assessment.objects.get(visit__participant=participant, visit__code="m9", instrument="gaf_f")
         assert gaf.status == "complete" and gaf.values() == {"rating": 55}
-        _step(page, 6, "month-nine-gaf-f")
+        _step(page, 7, "month-nine-gaf-f")
+
+        # 8. ... and every other end-of-treatment form, opened from the visit page and filled in the browser
+        # (each item at its lowest allowed value; a select takes its first answer).
+        others = [code for code in load_protocol().visit("m9").instruments if code != "gaf_f"]
+        for code in others:
+            page.get_by_role("link", name="← BAL-0001, End of treatment (9 months)").click()
+            page.locator("#visit-m9").get_by_role("link", name=build(get_library().get(code)).short_name,
+                                                  exact=True).click()  # fmt: skip
+            for field in page.locator("form.instrument .items input[type=number]").all():
+                field.fill(field.get_attribute("min"))
+            for field in page.locator("form.instrument .items select").all():
+                field.select_option(index=1)
+            page.get_by_role("button", name="Complete").click()
+            page.wait_for_selector(".status.complete")
+            assert page.console_errors == [], code
+        page.get_by_role("link", name="← BAL-0001, End of treatment (9 months)").click()
+        stored = Assessment.objects.filter(visit__participant=participant, visit__code="m9")
+        assert sorted(stored.filter(status="complete").values_list("instrument", flat=True)) == sorted(
+            ["gaf_f", *others]
+        )
+        _step(page, 8, "month-nine-visit")
+
+    with clock.frozen(MONTH_NINE + dt.timedelta(days=3)):
+        # 9. The data manager raises a query on the 9-month GAF-F from the participant's casebook.
+        _log_in(page, base, "dana")
+        page.locator("nav.main-nav").get_by_role("link", name="Casebooks").click()
+        page.get_by_role("link", name="BAL-0001").click()
+        page.get_by_role("link", name="Raise a query").click()
+        page.select_option("#visit", label="End of treatment (9 months)")
+        page.select_option("#instrument", "gaf_f")
+        page.fill("#field", "rating")
+        page.fill("#text", "GAF-F 55 is 20 points above the baseline: please check against the source.")
+        page.get_by_role("button", name="Raise query").click()
+        query = Query.objects.get()
+        page.wait_for_url(f"{base}/data/queries/{query.pk}/")
+        assert page.locator("#status").inner_text() == "open"
+        assert query.visit.code == "m9" and query.instrument == "gaf_f" and query.field == "rating"
+        _step(page, 9, "query-raised")
+
+        # 10. The site coordinator finds it under Queries and answers it.
+        _log_in(page, base, "cora")
+        page.locator("nav.main-nav").get_by_role("link", name="Queries").click()
+        page.get_by_role("link", name=str(query.pk), exact=True).click()
+        page.fill("#text", "Checked against the interview notes: 55 is right.")
+        page.get_by_role("button", name="Answer").click()
+        page.wait_for_url(f"{base}/data/queries/{query.pk}/")
+        assert page.locator("#status").inner_text() == "answered"
+        assert "answered by cora" in page.locator("ol.thread").inner_text()
+        query.refresh_from_db()
+        assert query.status == "answered"
+        _step(page, 10, "query-answered")
+
+        # 11. The data manager reads the answer and closes the query.
+        _log_in(page, base, "dana")
+        page.locator("nav.main-nav").get_by_role("link", name="Queries").click()
+        page.get_by_role("link", name=str(query.pk), exact=True).click()
+        assert "55 is right" in page.locator("ol.thread").inner_text()
+        page.get_by_role("button", name="Close").click()
+        page.wait_for_url(f"{base}/data/queries/{query.pk}/")
+        assert page.locator("#status").inner_text() == "closed"
+        query.refresh_from_db()
+        assert query.status == "closed"
+        _step(page, 11, "query-closed")
