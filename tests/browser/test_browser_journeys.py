@@ -23,7 +23,7 @@ from assessments_support import complete_visit
 from enrolment_support import TEST_KEY, TEST_PASSWORD, install, install_rows, user
 from trialdesk import clock
 from trialdesk.apps.assessments.formspec import build
-from trialdesk.apps.assessments.models import Assessment
+from trialdesk.apps.assessments.models import AllocationGuess, Assessment
 from trialdesk.apps.consent.models import ConsentRecord
 from trialdesk.apps.datamanagement.models import Query
 from trialdesk.apps.intervention.models import Group, GroupMembership
@@ -69,8 +69,10 @@ def journey_page(page, request):
         screenshot(page, "journey-failed-here")
 
 
-def _step(page, number: int, name: str) -> None:
-    screenshot(page, f"journey-{number:02d}-{name}")
+def _step(page, name: str) -> None:
+    """Screenshot journey-NN-<name>.png, numbered in the order taken, and no console error so far."""
+    page.journey_steps = getattr(page, "journey_steps", 0) + 1
+    screenshot(page, f"journey-{page.journey_steps:02d}-{name}")
     assert page.console_errors == [], name
 
 
@@ -100,13 +102,14 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         page.fill("input[name=I3]", "F20.0")
         for code in ("E1", "E3", "E4", "E5", "E6"):
             page.check(f"input[name={code}][value=no]")
+        _step(page, "screening-form")
         page.get_by_role("button", name="Screen").click()
         page.wait_for_url(f"{base}/participants/BAL-0001/")
         participant = Participant.objects.get()
         assert participant.trial_id == "BAL-0001" and participant.status == "eligible"
         assert "eligible" in page.locator("main").inner_text()
         assert "Hans Hansen" not in page.content()  # identifying data only on its own page
-        _step(page, 1, "screening")
+        _step(page, "screening")
 
         # 2. ... records oral and written consent.
         page.get_by_role("link", name="Record consent").click()
@@ -118,7 +121,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         participant.refresh_from_db()
         assert participant.status == "consented"
         assert ConsentRecord.objects.get(participant=participant).written_on.isoformat() == "2025-01-07"
-        _step(page, 2, "consent")
+        _step(page, "consent")
 
         # Set-up: the assessor's baseline forms (entered through the services; the PANSS keyboard test
         # covers entry in the browser), which move the participant to baseline complete.
@@ -136,11 +139,12 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert page.console_errors == [BAD_REQUEST]
         page.console_errors.clear()
         page.locator("input[name=confirm]").check()
+        _step(page, "randomise-confirm")
         page.get_by_role("button", name="Randomise now").click()
         page.wait_for_url(f"{base}/participants/BAL-0001/")
         assert "BAL-0001 is randomised to IMR" in page.locator("main").inner_text()
         assert Allocation.objects.get(participant=participant).arm == "IMR"
-        _step(page, 3, "randomised")
+        _step(page, "randomised")
 
         # 4. ... makes a group at the site with two facilitators and places the participant in it.
         page.locator("nav.main-nav").get_by_role("link", name="Groups").click()
@@ -157,12 +161,12 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         group = Group.objects.get()
         assert "Group Tirsdagsgruppen created." in page.locator("main").inner_text()
         assert set(group.facilitators.all()) == set(facilitators)
-        _step(page, 4, "group-created")
+        _step(page, "group-created")
         page.locator("nav.main-nav").get_by_role("link", name="Waiting list").click()
         row = page.locator("tr", has_text="BAL-0001")
         row.locator("select[name=group]").select_option(label="Tirsdagsgruppen (0 of 10)")
         row.locator("input[name=on]").fill(GROUP_START)
-        _step(page, 5, "waiting-list")
+        _step(page, "waiting-list")
         row.get_by_role("button", name="Place").click()
         page.wait_for_url(f"{base}/imr/waiting/")
         assert "BAL-0001 placed in Tirsdagsgruppen." in page.locator("main").inner_text()
@@ -171,7 +175,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert membership.group == group and membership.placed_on.isoformat() == GROUP_START
         page.locator("nav.main-nav").get_by_role("link", name="Groups").click()
         assert "1 / 10" in page.locator("tr", has_text="Tirsdagsgruppen").inner_text()
-        _step(page, 6, "placed-in-group")
+        _step(page, "placed-in-group")
 
     with clock.frozen(MONTH_NINE):
         # 6. Nine months on, the assessor enters the end-of-treatment GAF-F from the visit page.
@@ -184,7 +188,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         page.wait_for_selector('[data-score="total"]')
         gaf = Assessment.objects.get(visit__participant=participant, visit__code="m9", instrument="gaf_f")
         assert gaf.status == "complete" and gaf.values() == {"rating": 55}
-        _step(page, 7, "month-nine-gaf-f")
+        _step(page, "month-nine-gaf-f")
 
         # 8. ... and every other end-of-treatment form, opened from the visit page and filled in the browser
         # (each item at its lowest allowed value; a select takes its first answer).
@@ -205,7 +209,22 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert sorted(stored.filter(status="complete").values_list("instrument", flat=True)) == sorted(
             ["gaf_f", *others]
         )
-        _step(page, 8, "month-nine-visit")
+        main = page.locator("main").inner_text()
+        assert "End of treatment (9 months)" in main and "Still missing: allocation guess" in main
+        # The assessor is blinded: neither the arm nor the group shows on the visit page.
+        assert "Tirsdagsgruppen" not in page.content() and "treatment as usual" not in page.content()
+        _step(page, "month-nine-visit")
+
+        # ... and records the allocation guess that the visit still asks for.
+        page.get_by_role("link", name="Record allocation guess").click()
+        page.check("input[name=guess][value=dont_know]")
+        page.get_by_role("button", name="Record guess").click()
+        page.wait_for_url(f"{base}/assessments/p/BAL-0001/")
+        assert "Your guess is recorded." in page.locator("main").inner_text()
+        guess = AllocationGuess.objects.get(participant=participant)
+        assert guess.visit.code == "m9" and guess.guess == "dont_know"
+        assert "Still missing" not in page.locator("#visit-m9").inner_text()
+        _step(page, "month-nine-guess")
 
     with clock.frozen(MONTH_NINE + dt.timedelta(days=3)):
         # 9. The data manager raises a query on the 9-month GAF-F from the participant's casebook.
@@ -216,13 +235,13 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         page.select_option("#visit", label="End of treatment (9 months)")
         page.select_option("#instrument", "gaf_f")
         page.fill("#field", "rating")
-        page.fill("#text", "GAF-F 55 is 20 points above the baseline: please check against the source.")
+        page.fill("#text", "GAF-F fell from 100 at baseline to 55: please check against the source.")
         page.get_by_role("button", name="Raise query").click()
         query = Query.objects.get()
         page.wait_for_url(f"{base}/data/queries/{query.pk}/")
         assert page.locator("#status").inner_text() == "open"
         assert query.visit.code == "m9" and query.instrument == "gaf_f" and query.field == "rating"
-        _step(page, 9, "query-raised")
+        _step(page, "query-raised")
 
         # 10. The site coordinator finds it under Queries and answers it.
         _log_in(page, base, "cora")
@@ -235,7 +254,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert "answered by cora" in page.locator("ol.thread").inner_text()
         query.refresh_from_db()
         assert query.status == "answered"
-        _step(page, 10, "query-answered")
+        _step(page, "query-answered")
 
         # 11. The data manager reads the answer and closes the query.
         _log_in(page, base, "dana")
@@ -247,4 +266,4 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert page.locator("#status").inner_text() == "closed"
         query.refresh_from_db()
         assert query.status == "closed"
-        _step(page, 11, "query-closed")
+        _step(page, "query-closed")
