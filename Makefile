@@ -10,7 +10,7 @@ demo serve: export TRIALDESK_PERSONAL_DATA_KEY_FILE ?= $(CURDIR)/var/personal-da
 # The demo server runs without two-factor authentication (a banner says so on every page); `make serve` keeps it.
 demo: export TRIALDESK_REQUIRE_2FA = 0
 
-.PHONY: demo test lint serve clean docs
+.PHONY: demo test lint serve clean docs messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,8 @@ docs: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# The Danish catalogue: extract the UI's messages into src/trialdesk/locale/da/LC_MESSAGES/django.po (kept
+# translations, new ones empty) and compile django.mo, in pure Python (no GNU gettext needed). Commit both.
+messages: $(STAMP)
+	$(BIN)/python -m trialdesk.web.i18n_catalog

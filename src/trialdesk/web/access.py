@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from trialdesk.apps.accounts.permissions import allowed
 from trialdesk.apps.accounts.roles import ACTIONS
 
@@ -139,6 +141,7 @@ ACCESS: dict[str, Rule] = {
     "health": PUBLIC,
     "two-factor-enrol": LOGIN,
     "two-factor-verify": LOGIN,
+    "language": LOGIN,
     "api-tokens:list": LOGIN,
     "api-tokens:revoke": OWNER,
     # participants, screening, consent
@@ -224,7 +227,7 @@ ACCESS: dict[str, Rule] = {
 
 @dataclass(frozen=True)
 class Section:
-    label: str
+    label: str  # lazy: translated when the page renders
     url_name: str
 
     @property
@@ -234,24 +237,24 @@ class Section:
 
 #: The main navigation, in order. Each user sees the sections whose page they may open.
 NAV: tuple[Section, ...] = (
-    Section("Participants", "participants:list"),
-    Section("Screening", "screening:log"),
-    Section("Visits", "assessments:worklist"),
-    Section("IMR", "intervention:home"),
-    Section("Groups", "intervention:groups"),
-    Section("Waiting list", "intervention:waiting"),
-    Section("Fidelity", "intervention:fidelity"),
-    Section("Dose", "intervention:dose"),
-    Section("Casebooks", "datamanagement:home"),
-    Section("Queries", "datamanagement:queries"),
-    Section("Audit trail", "datamanagement:audit"),
-    Section("Locks", "datamanagement:locks"),
-    Section("Allocation lists", "randomisation:lists"),
-    Section("Unblinding", "randomisation:unblinding"),
-    Section("Registers", "registers:upload"),
-    Section("Exports", "snapshots:index"),
-    Section("Analysis", "analysis:runs"),
-    Section("Dashboard", "analysis:dashboard"),
+    Section(_("Participants"), "participants:list"),
+    Section(_("Screening"), "screening:log"),
+    Section(_("Visits"), "assessments:worklist"),
+    Section(_("IMR"), "intervention:home"),
+    Section(_("Groups"), "intervention:groups"),
+    Section(_("Waiting list"), "intervention:waiting"),
+    Section(_("Fidelity"), "intervention:fidelity"),
+    Section(_("Dose"), "intervention:dose"),
+    Section(_("Casebooks"), "datamanagement:home"),
+    Section(_("Queries"), "datamanagement:queries"),
+    Section(_("Audit trail"), "datamanagement:audit"),
+    Section(_("Locks"), "datamanagement:locks"),
+    Section(_("Allocation lists"), "randomisation:lists"),
+    Section(_("Unblinding"), "randomisation:unblinding"),
+    Section(_("Registers"), "registers:upload"),
+    Section(_("Exports"), "snapshots:index"),
+    Section(_("Analysis"), "analysis:runs"),
+    Section(_("Dashboard"), "analysis:dashboard"),
 )
 
 

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "trialdesk.apps.accounts.language.UserLanguageMiddleware",  # the signed-in user's chosen language
     "trialdesk.apps.accounts.twofactor.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -182,6 +183,9 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("da", "Dansk")]
 TIME_ZONE = "Europe/Copenhagen"
 USE_I18N = True
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]  # Danish: make messages (scripts/messages.py) writes and compiles it
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 USE_TZ = True
 
 STATIC_URL = "static/"

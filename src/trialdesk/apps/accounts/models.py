@@ -23,3 +23,14 @@ class Membership(models.Model):
     def __str__(self) -> str:
         where = self.site.code if self.site_id else "all sites"
         return f"{self.user} — {Role(self.role).label} @ {where}"
+
+
+class UserPreference(models.Model):
+    """Per-user settings that follow the user from browser to browser: for now, the interface language."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True,
+                                help_text="empty: the browser's language")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser language'}"

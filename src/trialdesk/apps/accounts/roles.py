@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.utils.translation import gettext, gettext_noop
+
 
 class Role(StrEnum):
     COORDINATOR = "coordinator"
@@ -22,19 +24,23 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return ROLE_LABELS[self]
+        """The role's name in the active language (English outside a request, and before Django's apps are
+        loaded: model choices and the CLI's argument parsing read labels that early)."""
+        from django.apps import apps
+
+        return gettext(ROLE_LABELS[self]) if apps.ready else ROLE_LABELS[self]
 
 
 ROLE_LABELS = {
-    Role.COORDINATOR: "Site coordinator",
-    Role.ASSESSOR: "Outcome assessor (blinded)",
-    Role.FACILITATOR: "IMR facilitator",
-    Role.FIDELITY_RATER: "Fidelity rater",
-    Role.DATA_MANAGER: "Data manager",
-    Role.STATISTICIAN: "Trial statistician",
-    Role.INVESTIGATOR: "Investigator",
-    Role.MONITOR: "Monitor",
-    Role.ADMIN: "Administrator",
+    Role.COORDINATOR: gettext_noop("Site coordinator"),
+    Role.ASSESSOR: gettext_noop("Outcome assessor (blinded)"),
+    Role.FACILITATOR: gettext_noop("IMR facilitator"),
+    Role.FIDELITY_RATER: gettext_noop("Fidelity rater"),
+    Role.DATA_MANAGER: gettext_noop("Data manager"),
+    Role.STATISTICIAN: gettext_noop("Trial statistician"),
+    Role.INVESTIGATOR: gettext_noop("Investigator"),
+    Role.MONITOR: gettext_noop("Monitor"),
+    Role.ADMIN: gettext_noop("Administrator"),
 }
 
 #: Every action a check can name, with what it lets a user do.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.dates import WEEKDAYS as DAY_NAMES
 
 
 class Group(models.Model):
@@ -41,7 +42,8 @@ class Group(models.Model):
 
     @property
     def weekday_name(self) -> str:
-        return dict(self.WEEKDAYS)[self.weekday]
+        # Django's own weekday names (0 = Monday, as here), translated into the active language.
+        return str(DAY_NAMES[self.weekday])
 
     @property
     def active_members(self) -> int:
