@@ -181,7 +181,7 @@ def test_matrix(world, endpoint, instrument, caller, site):
     assert answer.status_code < 500, answer.content[:300]
     refused = answer.status_code in (403, 404)
     expected = _expected(endpoint, instrument, who, obj)
+    # Reading a download to its end closes it (and a file download's temporary file with it).
     detail = b"".join(answer.streaming_content)[:0] if answer.streaming else answer.content[:300]
-    answer.close()  # a file download's temporary file goes with it
     assert refused is not expected, f"{caller} at {site}: {answer.status_code} {detail!r}"
     assert answer.status_code != 401

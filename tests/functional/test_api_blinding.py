@@ -68,8 +68,7 @@ def _paths(template: str, fill: dict) -> list[str]:
 
 
 def _text(response) -> str:
-    data = b"".join(response.streaming_content) if response.streaming else response.content
-    response.close()
+    data = b"".join(response.streaming_content) if response.streaming else response.content  # closes it
     return data.decode("utf-8", errors="replace")
 
 

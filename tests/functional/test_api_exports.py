@@ -38,9 +38,9 @@ def built(django_db_setup, django_db_blocker):
 
 
 def _body(response) -> bytes:
-    data = b"".join(response.streaming_content) if response.streaming else response.content
-    response.close()
-    return data
+    # Read to its end, a download closes itself (the test client's wrapper; closing it again would end the
+    # request a second time and, on PostgreSQL, hand the test's connection back to the pool).
+    return b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def test_an_assessor_reaches_no_export(built):
