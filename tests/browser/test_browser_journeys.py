@@ -103,7 +103,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         for code in ("E1", "E3", "E4", "E5", "E6"):
             page.check(f"input[name={code}][value=no]")
         _step(page, "screening-form")
-        page.get_by_role("button", name="Screen").click()
+        page.get_by_role("button", name="Record screening").click()
         page.wait_for_url(f"{base}/participants/BAL-0001/")
         participant = Participant.objects.get()
         assert participant.trial_id == "BAL-0001" and participant.status == "eligible"
@@ -162,6 +162,15 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert "Group Tirsdagsgruppen created." in page.locator("main").inner_text()
         assert set(group.facilitators.all()) == set(facilitators)
         _step(page, "group-created")
+        page.select_option("select[name=action]", label="generate schedule")
+        page.get_by_role("button", name="Apply").click()
+        # Weekly for 9 months (imr-trial.md) from Tuesday 14 January: every Tuesday up to 7 October 2025,
+        # 266 days = 38 weeks after the first: 39 sessions (counted by hand; no Danish holiday on a Tuesday).
+        main = page.locator("main").inner_text()
+        assert "39 sessions scheduled." in main
+        assert "Tue 2025-01-14 18:00" in main and "Tue 2025-10-07 18:00" in main
+        assert group.sessions.count() == 39
+        _step(page, "group-scheduled")
         page.locator("nav.main-nav").get_by_role("link", name="Waiting list").click()
         row = page.locator("tr", has_text="BAL-0001")
         row.locator("select[name=group]").select_option(label="Tirsdagsgruppen (0 of 10)")
