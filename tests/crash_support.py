@@ -237,7 +237,7 @@ TEST_KEY = "Yq1fU6ncRzjzD4tMOgOsQ5ms7XldTBFnTLwM4xUfC2s="  # a Fernet key for th
 DEADLINE_S = 45.0
 
 
-PARTICIPANTS = 60  # every one baseline complete; the extract has events of all of them
+PARTICIPANTS = 40  # every one baseline complete; the extract has events of all of them
 EXTRACT_ROWS = 4000
 _seeded: dict[str, object] = {}
 

@@ -7,14 +7,19 @@ Started by ``bench/load/run.py`` (headless, bounded) against a server on 127.0.0
   LOAD_MAX_REQUESTS  stop the whole run after this many requests (default 200000)
   LOAD_THINK         an assessor's mean pause in seconds while filling a form, and again between forms
   LOAD_ASSESSORS, LOAD_RANDOMISERS   how many of each client (default 50 and 16)
+  LOAD_CHANNEL       web (the HTML forms, default) or api (the REST API with the manifest's tokens)
 
-Every client starts signed in with a session the seed made (as after the login page), so the measured
-requests are the work itself, not 66 Argon2 password checks at start-up.
+On the web every client starts signed in with a session the seed made (as after the login page), so the
+measured requests are the work itself, not 66 Argon2 password checks at start-up.
 
 - ``AssessorUser`` (50): opens a due form (GET), fills it in (a pause), completes it (POST, answered by a
   redirect to the saved form). The form sequence is shared per site, so no two assessors take one form.
 - ``RandomiserUser`` (16): posts the randomisation confirmation of the next participant of its site
   (answered by a redirect to the participant's page), with no pause: the allocation throughput.
+
+Through the API (``LOAD_CHANNEL=api``) the same work goes to ``GET``/``PUT
+/api/participants/{id}/visits/{visit}/assessments/{instrument}`` and ``POST
+/api/participants/{id}/randomisation`` (a fresh Idempotency-Key each), with a bearer token per client.
 
 A response other than the expected one is a failure, and is counted as an error.
 """
@@ -25,6 +30,7 @@ import json
 import os
 import random
 import re
+import uuid
 from collections import deque
 from http.cookiejar import Cookie
 from itertools import count
@@ -37,6 +43,7 @@ from locust import FastHttpUser, constant, events, task
 MANIFEST = json.loads(Path(os.environ["LOAD_MANIFEST"]).read_text())
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "200000"))
 THINK = float(os.environ.get("LOAD_THINK", "1.0"))
+API = os.environ.get("LOAD_CHANNEL", "web") == "api"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -113,11 +120,14 @@ class SignedIn(FastHttpUser):
 
     def on_start(self) -> None:
         self.site, self.username = logins[self.kind].popleft()
+        self.csrf = ""
+        if API:
+            self.auth = {"Authorization": f"Bearer {MANIFEST['tokens'][self.username]}"}
+            return
         host = urlparse(self.host).hostname
         self.client.cookiejar.set_cookie(
             _cookie(MANIFEST["session_cookie"], MANIFEST["sessions"][self.username], host)
         )
-        self.csrf = ""
 
     def take_csrf(self, html: str) -> None:
         if found := CSRF_FIELD.search(html):
@@ -136,6 +146,9 @@ class AssessorUser(SignedIn):
         except IndexError:
             gevent.sleep(1)  # every due form is entered
             return
+        if API:
+            self.enter_through_the_api(trial_id, visit, instrument, assessed_on)
+            return
         url = f"/assessments/p/{trial_id}/{visit}/{instrument}/"
         with self.client.get(url, name="assessment form GET", catch_response=True) as page:
             if page.status_code != 200 or not CSRF_FIELD.search(page.text or ""):
@@ -151,6 +164,22 @@ class AssessorUser(SignedIn):
                 saved.failure(f"completing the form answered {saved.status_code}")
         gevent.sleep(random.uniform(0.5, 1.5) * THINK)  # to the next participant
 
+    def enter_through_the_api(self, trial_id: str, visit: str, instrument: str, assessed_on: str) -> None:
+        url = f"/api/participants/{trial_id}/visits/{visit}/assessments/{instrument}"
+        with self.client.get(url, headers=self.auth, name="assessment form GET", catch_response=True) as got:
+            if got.status_code != 200:
+                got.failure(f"reading the form answered {got.status_code}")
+                return
+        gevent.sleep(random.uniform(0.5, 1.5) * THINK)
+        answers = random.choice(MANIFEST["payloads"][instrument])
+        body = {"assessed_on": assessed_on, "complete": True,
+                "values": {name.removeprefix("item_"): value for name, value in answers.items()}}
+        with self.client.put(url, json=body, headers={**self.auth, "Idempotency-Key": uuid.uuid4().hex},
+                             name="assessment form POST", catch_response=True) as saved:  # fmt: skip
+            if saved.status_code != 200:
+                saved.failure(f"completing the form answered {saved.status_code}")
+        gevent.sleep(random.uniform(0.5, 1.5) * THINK)
+
 
 class RandomiserUser(SignedIn):
     fixed_count = int(os.environ.get("LOAD_RANDOMISERS", "16"))
@@ -159,6 +188,8 @@ class RandomiserUser(SignedIn):
 
     def on_start(self) -> None:
         super().on_start()
+        if API:
+            return
         # The confirmation page carries the form's CSRF token (and sets the cookie): one GET, not timed.
         first = ready[self.site][0]
         page = self.client.get(f"/randomisation/{first}/", name="setup: randomise page GET")
@@ -170,6 +201,13 @@ class RandomiserUser(SignedIn):
             trial_id = ready[self.site].popleft()
         except IndexError:
             gevent.sleep(1)  # everyone at this site is randomised
+            return
+        if API:
+            headers = {**self.auth, "Idempotency-Key": uuid.uuid4().hex}
+            with self.client.post(f"/api/participants/{trial_id}/randomisation", headers=headers,
+                                  name="randomise POST", catch_response=True) as done:  # fmt: skip
+                if done.status_code != 201:
+                    done.failure(f"randomisation answered {done.status_code}")
             return
         body = {"confirm": "on", "csrfmiddlewaretoken": self.csrf}
         with self.client.post(f"/randomisation/{trial_id}/", data=urlencode(body), headers=FORM,

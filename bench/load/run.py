@@ -158,7 +158,8 @@ def run_locust(args, work: Path, env: dict, url: str) -> tuple[dict, float]:
     ]  # fmt: skip
     env = {**env, "LOAD_MANIFEST": str(work / "manifest.json"), "LOAD_SUMMARY": str(work / "locust.json"),
            "LOAD_MAX_REQUESTS": str(args.max_requests), "LOAD_THINK": str(args.think),
-           "LOAD_ASSESSORS": str(args.assessors), "LOAD_RANDOMISERS": str(args.randomisers)}  # fmt: skip
+           "LOAD_ASSESSORS": str(args.assessors), "LOAD_RANDOMISERS": str(args.randomisers),
+           "LOAD_CHANNEL": args.channel}  # fmt: skip
     with (work / "locust.log").open("w") as log:
         client = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         _, status, usage = os.wait4(client.pid, 0)
@@ -212,6 +213,9 @@ def run_one(database: str, args) -> dict:
         prepare_postgresql(args, work, env)
     else:
         prepare_sqlite(args, work, env)
+    if args.channel == "api":
+        subprocess.run([sys.executable, str(HERE / "seed.py"), "--manifest", str(work / "manifest.json"),
+                        "--add-tokens"], env=env, check=True, cwd=ROOT)  # fmt: skip
     server, url = start_server(args, work, env)
     spy = None
     try:
@@ -246,6 +250,7 @@ def run_one(database: str, args) -> dict:
         "database": database,
         "duration_s": args.duration,
         "wall_s": round(wall, 1),
+        "channel": args.channel,
         "server_threads": args.threads,
         "clients": {"assessors": args.assessors, "randomisers": args.randomisers, "think_s": args.think},
         "entries": entries,
@@ -278,7 +283,7 @@ def run_one(database: str, args) -> dict:
 
 
 def report(result: dict) -> str:
-    lines = [f"### {result['database']}", "",
+    lines = [f"### {result['database']}, {result['channel']}", "",
              "| request | count | errors | p50 ms | p95 ms | p99 ms | per s |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, e in sorted(result["entries"].items()):
@@ -316,6 +321,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="trialdesk serve --threads")
     parser.add_argument("--assessors", type=int, default=50, help="assessor clients")
     parser.add_argument("--randomisers", type=int, default=16, help="randomisation clients")
+    parser.add_argument("--channel", choices=("web", "api"), default="web",
+                        help="HTML forms with sessions, or the REST API with tokens")
     parser.add_argument("--think", type=float, default=1.0, help="assessors' mean pause (s)")
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")

@@ -68,14 +68,38 @@ def answer_sets(instrument_code: str, rng: random.Random) -> list[dict[str, str]
     return out
 
 
+def add_tokens(manifest_path: Path) -> None:
+    """Give every login of a seeded manifest an API token (made by the token service, as a user would)."""
+    from trialdesk.web.bootstrap import setup
+
+    setup()
+    from django.contrib.auth import get_user_model
+
+    from trialdesk.api.tokens import create_token
+    from trialdesk.apps.ledger.services import Context
+
+    manifest = json.loads(manifest_path.read_text())
+    users = get_user_model().objects.in_bulk(manifest["sessions"], field_name="username")
+    manifest["tokens"] = {
+        name: create_token(user, Context(actor=name, channel="web"), name="load test", days=1)[0]
+        for name, user in users.items()
+    }
+    manifest_path.write_text(json.dumps(manifest))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument("--add-tokens", action="store_true",
+                        help="only give the manifest's logins API tokens (on the database seeded before)")
     parser.add_argument("--ready", type=int, default=2000, help="participants left to randomise")
     parser.add_argument("--followup", type=int, default=300, help="randomised participants with visits due")
     parser.add_argument("--coordinators", type=int, default=16)
     parser.add_argument("--assessors", type=int, default=50)
     args = parser.parse_args()
+    if args.add_tokens:
+        add_tokens(args.manifest)
+        return
 
     began = time.perf_counter()
     from trialdesk.web.bootstrap import setup

@@ -1,6 +1,6 @@
 """Killing the process in the middle of a burst of randomisations leaves every allocation ledgered.
 
-The worker (tests/crash_support.py) randomises 60 participants from 4 threads at once; the 15th
+The worker (tests/crash_support.py) randomises 40 participants from 4 threads at once; the 15th
 randomisation stops inside its transaction after its slot, allocation and status are written but before
 its ledger entry, and the test kills the process with SIGKILL there. Then allocations, slots, statuses and
 ledger entries must reconcile one to one, the chain must verify, and a restarted burst must finish the

@@ -1,6 +1,6 @@
 """Killing the process in the middle of a register import stores nothing; the same file then imports whole.
 
-The worker (tests/crash_support.py) imports a 4,000-row extract of 60 participants and stops inside the
+The worker (tests/crash_support.py) imports a 4,000-row extract of 40 participants and stops inside the
 import's transaction once every event and its ledger entry is written; the test kills it with SIGKILL
 there. Runs on the suite's kind of database: a file SQLite database, or a PostgreSQL database of its own
 (CI runs both).
