@@ -88,7 +88,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         user("dana", "data_manager")
         facilitators = imr.facilitators()
 
-        # 1. The coordinator screens a person with the generated form.
+        # The coordinator screens a person with the generated form.
         _log_in(page, base, "cora")
         page.get_by_role("link", name="Screening").first.click()
         page.get_by_role("link", name="Screen a person").click()
@@ -111,7 +111,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert "Hans Hansen" not in page.content()  # identifying data only on its own page
         _step(page, "screening")
 
-        # 2. ... records oral and written consent.
+        # ... records oral and written consent.
         page.get_by_role("link", name="Record consent").click()
         page.fill("input[name=oral_on]", "2025-01-07")
         page.fill("input[name=written_on]", "2025-01-07")
@@ -129,7 +129,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         participant.refresh_from_db()
         assert participant.status == "baseline_complete"
 
-        # 3. ... randomises: nothing happens without the confirmation box ticked.
+        # ... randomises: nothing happens without the confirmation box ticked.
         page.reload()
         page.get_by_role("link", name="Randomise").click()
         page.get_by_role("button", name="Randomise now").click()
@@ -146,7 +146,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert Allocation.objects.get(participant=participant).arm == "IMR"
         _step(page, "randomised")
 
-        # 4. ... makes a group at the site with two facilitators and places the participant in it.
+        # ... makes a group at the site with two facilitators and places the participant in it.
         page.locator("nav.main-nav").get_by_role("link", name="Groups").click()
         page.select_option("select[name=site]", index=1)  # the coordinator's one site, after "---------"
         assert "Ballerup" in page.locator("select[name=site] option:checked").inner_text()
@@ -187,9 +187,12 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         _step(page, "placed-in-group")
 
     with clock.frozen(MONTH_NINE):
-        # 6. Nine months on, the assessor enters the end-of-treatment GAF-F from the visit page.
+        # Nine months on, the assessor enters the end-of-treatment GAF-F from the visit page.
         _log_in(page, base, "anna")
-        page.goto(f"{base}/assessments/p/BAL-0001/")
+        page.locator("nav.main-nav").get_by_role("link", name="Visits").click()
+        open_visit = page.locator("main table tbody tr", has_text="BAL-0001")
+        assert "End of treatment (9 months)" in open_visit.inner_text()  # on the worklist, window open
+        open_visit.get_by_role("link", name="BAL-0001").click()
         page.locator("#visit-m9").get_by_role("link", name="GAF-F").click()
         assert page.locator("#assessed_on").input_value() == "2025-10-07"
         page.keyboard.type("55")
@@ -199,7 +202,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert gaf.status == "complete" and gaf.values() == {"rating": 55}
         _step(page, "month-nine-gaf-f")
 
-        # 8. ... and every other end-of-treatment form, opened from the visit page and filled in the browser
+        # ... and every other end-of-treatment form, opened from the visit page and filled in the browser
         # (each item at its lowest allowed value; a select takes its first answer).
         others = [code for code in load_protocol().visit("m9").instruments if code != "gaf_f"]
         for code in others:
@@ -236,7 +239,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         _step(page, "month-nine-guess")
 
     with clock.frozen(MONTH_NINE + dt.timedelta(days=3)):
-        # 9. The data manager raises a query on the 9-month GAF-F from the participant's casebook.
+        # The data manager raises a query on the 9-month GAF-F from the participant's casebook.
         _log_in(page, base, "dana")
         page.locator("nav.main-nav").get_by_role("link", name="Casebooks").click()
         page.get_by_role("link", name="BAL-0001").click()
@@ -252,7 +255,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert query.visit.code == "m9" and query.instrument == "gaf_f" and query.field == "rating"
         _step(page, "query-raised")
 
-        # 10. The site coordinator finds it under Queries and answers it.
+        # The site coordinator finds it under Queries and answers it.
         _log_in(page, base, "cora")
         page.locator("nav.main-nav").get_by_role("link", name="Queries").click()
         page.get_by_role("link", name=str(query.pk), exact=True).click()
@@ -265,7 +268,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         assert query.status == "answered"
         _step(page, "query-answered")
 
-        # 11. The data manager reads the answer and closes the query.
+        # The data manager reads the answer and closes the query.
         _log_in(page, base, "dana")
         page.locator("nav.main-nav").get_by_role("link", name="Queries").click()
         page.get_by_role("link", name=str(query.pk), exact=True).click()
