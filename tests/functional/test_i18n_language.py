@@ -53,10 +53,12 @@ def test_choosing_danish_is_kept_for_the_user(demo):
     assert "<h1>Today</h1>" in logged_in("assessor", HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
 
 
-def test_switching_back_to_english(demo):
+def test_switching_back_to_english_returns_to_the_page(demo):
     client = logged_in(HTTP_ACCEPT_LANGUAGE="da")
     assert "<h1>I dag</h1>" in client.get("/").content.decode()
-    client.post("/account/language/", {"language": "en", "next": "/"})
+    response = client.post("/account/language/", {"language": "en"},
+                           HTTP_REFERER="http://testserver/participants/?site=1")
+    assert response["Location"] == "http://testserver/participants/?site=1"
     assert "<h1>Today</h1>" in client.get("/").content.decode()
 
 

@@ -47,9 +47,12 @@ class UserLanguageMiddleware:
 @login_required
 @require_POST
 def set_language(request):
-    """Store the chosen language for this user (and in the cookie, so the login page keeps it)."""
+    """Store the chosen language for this user (and in the cookie, so the login page keeps it), then go
+    back to the page the switch was on. That page comes from the Referer header, not from a field in the
+    form: a field would echo the page's address (which can hold a trial id) into every page, error pages
+    included."""
     language = request.POST.get("language", "")
-    target = request.POST.get("next", "")
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
         target = "/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
 from trialdesk.apps.accounts.permissions import allowed
 
@@ -26,7 +27,7 @@ class GroupForm(forms.Form):
     facilitators = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
     planned_start = forms.DateField(widget=DATE)
     weekday = forms.TypedChoiceField(choices=Group.WEEKDAYS, coerce=int)
-    start_time = forms.TimeField(widget=TIME, label="Start time (local)")
+    start_time = forms.TimeField(widget=TIME, label=_("Start time (local)"))
 
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,7 +40,7 @@ class GroupForm(forms.Form):
 
 class PlaceForm(forms.Form):
     group = forms.ModelChoiceField(queryset=None)
-    on = forms.DateField(widget=DATE, label="Placed from")
+    on = forms.DateField(widget=DATE, label=_("Placed from"))
 
     def __init__(self, *args, groups, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,9 +48,10 @@ class PlaceForm(forms.Form):
 
 
 class LeaveForm(forms.Form):
-    on = forms.DateField(widget=DATE, label="From")
+    on = forms.DateField(widget=DATE, label=_("From"))
     reason = forms.CharField(max_length=500)
-    to = forms.ModelChoiceField(queryset=None, required=False, label="Move to group (empty: leave the group)")
+    to = forms.ModelChoiceField(queryset=None, required=False,
+                                label=_("Move to group (empty: leave the group)"))
 
     def __init__(self, *args, groups, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,18 +59,23 @@ class LeaveForm(forms.Form):
 
 
 class GroupActionForm(forms.Form):
-    ACTIONS = (("schedule", "generate schedule"), ("start", "start"), ("finish", "finish"), ("stop", "stop"))
+    ACTIONS = (
+        ("schedule", _("generate schedule")),
+        ("start", _("start")),
+        ("finish", _("finish")),
+        ("stop", _("stop")),
+    )
     action = forms.ChoiceField(choices=ACTIONS)
     on = forms.DateField(widget=DATE, required=False)
     reason = forms.CharField(max_length=500, required=False)
-    skip_holidays = forms.BooleanField(required=False, label="Leave out bank holidays (else mark them)")
+    skip_holidays = forms.BooleanField(required=False, label=_("Leave out bank holidays (else mark them)"))
 
 
 class HoldForm(forms.Form):
     minutes = forms.IntegerField(min_value=1, max_value=600)
     modules = forms.TypedMultipleChoiceField(coerce=int, widget=forms.CheckboxSelectMultiple, required=False)
     facilitators_present = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
-    reason = forms.CharField(max_length=500, required=False, label="Reason (when changing a held session)")
+    reason = forms.CharField(max_length=500, required=False, label=_("Reason (when changing a held session)"))
 
     def __init__(self, *args, modules, people, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,19 +88,19 @@ class CancelForm(forms.Form):
 
 
 class RescheduleForm(forms.Form):
-    day = forms.DateField(widget=DATE, label="New date")
-    at = forms.TimeField(widget=TIME, label="New time (local)")
+    day = forms.DateField(widget=DATE, label=_("New date"))
+    at = forms.TimeField(widget=TIME, label=_("New time (local)"))
     reason = forms.CharField(max_length=500)
 
 
 class GoalForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Recovery goal")
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Recovery goal"))
     set_on = forms.DateField(widget=DATE)
 
 
 class StepForm(forms.Form):
     goal = forms.IntegerField(widget=forms.HiddenInput)
-    text = forms.CharField(max_length=500, label="Step")
+    text = forms.CharField(max_length=500, label=_("Step"))
 
 
 class GoalStatusForm(forms.Form):
@@ -108,11 +115,11 @@ class FollowUpForm(forms.Form):
     progress = forms.ChoiceField(choices=GoalFollowUp.PROGRESS)
     home_assignment_done = forms.NullBooleanField(
         widget=forms.Select(
-            choices=(("unknown", "no assignment set"), ("true", "done"), ("false", "not done"))
+            choices=(("unknown", _("no assignment set")), ("true", _("done")), ("false", _("not done")))
         )
     )
     note = forms.CharField(max_length=1000, required=False)
-    reason = forms.CharField(max_length=500, required=False, label="Reason (when changing)")
+    reason = forms.CharField(max_length=500, required=False, label=_("Reason (when changing)"))
 
     def __init__(self, *args, sessions, **kwargs):
         super().__init__(*args, **kwargs)
@@ -123,7 +130,7 @@ class FidelityForm(forms.Form):
     group = forms.ModelChoiceField(queryset=None)
     rated_on = forms.DateField(widget=DATE)
     source = forms.ChoiceField(choices=FidelityRating.SOURCES)
-    double_of = forms.ModelChoiceField(queryset=None, required=False, label="Second rating of")
+    double_of = forms.ModelChoiceField(queryset=None, required=False, label=_("Second rating of"))
 
     def __init__(self, *args, groups, firsts, items, **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,5 +152,5 @@ class FidelityForm(forms.Form):
 
 
 class DoublePlanForm(forms.Form):
-    share = forms.FloatField(min_value=0, max_value=1, label="Share of occasions double-rated (0-1)")
-    seed = forms.IntegerField(required=False, help_text="empty: a random seed is drawn and stored")
+    share = forms.FloatField(min_value=0, max_value=1, label=_("Share of occasions double-rated (0-1)"))
+    seed = forms.IntegerField(required=False, help_text=_("empty: a random seed is drawn and stored"))

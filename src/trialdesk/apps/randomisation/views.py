@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from trialdesk.apps.accounts.permissions import allowed, scope
 from trialdesk.apps.participants.web import context_for, participant_for, require, show_problem
@@ -37,9 +38,10 @@ def randomise_participant(request, trial_id: str):
             show_problem(form, problem)
         else:
             if allowed(request.user, "view-allocation", participant):
-                messages.success(request, f"{trial_id} is randomised to {_arm_label(allocation.arm)}.")
+                messages.success(request, _("%(trial_id)s is randomised to %(arm)s.")
+                                 % {"trial_id": trial_id, "arm": _arm_label(allocation.arm)})
             else:
-                messages.success(request, f"{trial_id} is randomised.")
+                messages.success(request, _("%(trial_id)s is randomised.") % {"trial_id": trial_id})
             return redirect("participants:detail", trial_id=trial_id)
     status = 400 if request.method == "POST" else 200
     return render(
@@ -89,7 +91,7 @@ def activate_list(request, pk: int):
     form = ActivateListForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         lists.activate(allocation_list, context_for(request), reason=form.cleaned_data["reason"])
-        messages.success(request, f"{allocation_list.label} is now the active list.")
+        messages.success(request, _("%(label)s is now the active list.") % {"label": allocation_list.label})
     return redirect("randomisation:lists")
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from trialdesk.protocol.schema import Criterion
 
-YES_NO = (("yes", "Yes"), ("no", "No"))
+_DATE = forms.DateInput(attrs={"type": "date"})
+YES_NO = (("yes", _("Yes")), ("no", _("No")))
 
 
 def criterion_field(criterion: Criterion) -> forms.Field | None:
@@ -17,9 +20,9 @@ def criterion_field(criterion: Criterion) -> forms.Field | None:
     if criterion.answer_type == "icd10":
         codes = ", ".join(criterion.icd10)
         hint = (
-            "ICD-10 code(s), e.g. F20.0; separate several by commas. Counts if under: "
+            gettext("ICD-10 code(s), e.g. F20.0; separate several by commas. Counts if under: ")
             if criterion.kind == "inclusion"
-            else "Comorbid ICD-10 code(s) under these, or leave empty: "
+            else gettext("Comorbid ICD-10 code(s) under these, or leave empty: ")
         )
         return forms.CharField(label=label, required=False, help_text=hint + codes)
     return None
@@ -43,12 +46,12 @@ class _CriteriaForm(forms.Form):
 
 
 class ScreeningForm(_CriteriaForm):
-    site = forms.ModelChoiceField(queryset=None, empty_label=None)
-    screened_on = forms.DateField(label="Screening date", widget=forms.DateInput(attrs={"type": "date"}))
-    referral_source = forms.CharField(label="Referred by", max_length=200, required=False)
-    cpr = forms.CharField(label="CPR number", max_length=11, required=False, help_text="DDMMYY-SSSS")
-    name = forms.CharField(label="Full name", max_length=200, required=False)
-    contact = forms.CharField(label="Contact (phone, address)", max_length=300, required=False)
+    site = forms.ModelChoiceField(queryset=None, empty_label=None, label=_("Site"))
+    screened_on = forms.DateField(label=_("Screening date"), widget=forms.DateInput(attrs={"type": "date"}))
+    referral_source = forms.CharField(label=_("Referred by"), max_length=200, required=False)
+    cpr = forms.CharField(label=_("CPR number"), max_length=11, required=False, help_text=_("DDMMYY-SSSS"))
+    name = forms.CharField(label=_("Full name"), max_length=200, required=False)
+    contact = forms.CharField(label=_("Contact (phone, address)"), max_length=300, required=False)
 
     def __init__(self, *args, sites, criteria, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -57,8 +60,8 @@ class ScreeningForm(_CriteriaForm):
 
 
 class RescreeningForm(_CriteriaForm):
-    screened_on = forms.DateField(label="Screening date", widget=forms.DateInput(attrs={"type": "date"}))
-    referral_source = forms.CharField(label="Referred by", max_length=200, required=False)
+    screened_on = forms.DateField(label=_("Screening date"), widget=forms.DateInput(attrs={"type": "date"}))
+    referral_source = forms.CharField(label=_("Referred by"), max_length=200, required=False)
 
     def __init__(self, *args, criteria, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -66,11 +69,14 @@ class RescreeningForm(_CriteriaForm):
 
 
 class LogFilter(forms.Form):
-    site = forms.ModelChoiceField(queryset=None, required=False, empty_label="All my sites")
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    site = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("All my sites"),
+                                  label=_("Site"))
+    date_from = forms.DateField(required=False, widget=_DATE, label=_("Date from"))
+    date_to = forms.DateField(required=False, widget=_DATE, label=_("Date to"))
     verdict = forms.ChoiceField(
-        required=False, choices=(("", "Any"), ("eligible", "eligible"), ("ineligible", "ineligible"))
+        required=False,
+        label=_("Verdict"),
+        choices=(("", _("Any")), ("eligible", _("eligible")), ("ineligible", _("ineligible"))),
     )
 
     def __init__(self, *args, sites, **kwargs) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Count
+from django.utils.translation import gettext, ngettext
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed, scope
@@ -39,12 +40,12 @@ def _queries_panel(user: Any, today: dt.date) -> Panel:
         for q in unresolved[:LIMIT]
     ]
     return Panel(
-        "Unresolved queries, oldest first",
-        ["Query", "Participant", "Status", "Age"],
+        gettext("Unresolved queries, oldest first"),
+        [gettext("Query"), gettext("Participant"), gettext("Status"), gettext("Age")],
         rows,
         total=unresolved.count(),
-        empty="No query is open or waiting for review.",
-        more=("All queries", url("datamanagement:queries")),
+        empty=gettext("No query is open or waiting for review."),
+        more=(gettext("All queries"), url("datamanagement:queries")),
     )
 
 
@@ -56,14 +57,19 @@ def _locks_panel() -> Panel:
     pending = UnlockRequest.objects.filter(state="pending").count()
     rows = [[Cell(lock.describe()), Cell(lock.get_scope_display())] for lock in locks]
     return Panel(
-        "Active locks",
-        ["Locked", "Scope"],
+        gettext("Active locks"),
+        [gettext("Locked"), gettext("Scope")],
         rows,
         total=active_locks().count(),
-        empty="Nothing is locked.",
-        more=("Locks", url("datamanagement:locks")),
+        empty=gettext("Nothing is locked."),
+        more=(gettext("Locks"), url("datamanagement:locks")),
         attention=bool(pending),
-        note=f"{pending} unlock request{'s' if pending != 1 else ''} waiting for a second person."
+        note=ngettext(
+            "%(count)s unlock request waiting for a second person.",
+            "%(count)s unlock requests waiting for a second person.",
+            pending,
+        )
+        % {"count": pending}
         if pending
         else "",
     )
@@ -75,27 +81,36 @@ def _audit_panel() -> Panel:
 
     n = LedgerEntry.objects.count()
     if n > LIVE_VERIFY_LIMIT:
-        row = [Cell(f"{n:,} entries"), Cell("run `trialdesk audit verify`", tag="warn")]
+        row = [
+            Cell(gettext("%(count)s entries") % {"count": f"{n:,}"}),
+            Cell(gettext("run `trialdesk audit verify`"), tag="warn"),
+        ]
         return Panel(
-            "Audit trail",
-            ["Entries", "Hash chain"],
+            gettext("Audit trail"),
+            [gettext("Entries"), gettext("Hash chain")],
             [row],
-            more=("Audit trail", url("datamanagement:audit")),
+            more=(gettext("Audit trail"), url("datamanagement:audit")),
             counted=False,
         )
     verdict = verify_ledger()
     if verdict.ok:
-        row = [Cell(f"{verdict.checked:,} entries"), Cell("intact", tag="good")]
+        row = [
+            Cell(gettext("%(count)s entries") % {"count": f"{verdict.checked:,}"}),
+            Cell(gettext("intact"), tag="good"),
+        ]
     else:
-        row = [Cell(f"entry #{verdict.broken_seq}"), Cell(f"broken: {verdict.problem}", tag="bad")]
+        row = [
+            Cell(gettext("entry #%(number)s") % {"number": verdict.broken_seq}),
+            Cell(gettext("broken: %(problem)s") % {"problem": verdict.problem}, tag="bad"),
+        ]
     return Panel(
-        "Audit trail",
-        ["Checked", "Hash chain"],
+        gettext("Audit trail"),
+        [gettext("Checked"), gettext("Hash chain")],
         [row],
         attention=not verdict.ok,
         counted=False,
-        more=("Audit trail", url("datamanagement:audit")),
-        note=f"Verified now ({clock.now():%H:%M} UTC).",
+        more=(gettext("Audit trail"), url("datamanagement:audit")),
+        note=gettext("Verified now (%(time)s UTC).") % {"time": f"{clock.now():%H:%M}"},
     )
 
 
@@ -124,12 +139,12 @@ def monitor_panels(user: Any, today: dt.date) -> list[Panel]:
     ]
     return [
         Panel(
-            "Forms awaiting source-data verification",
-            ["Participant", "Visit", "Form", "Complete for"],
+            gettext("Forms awaiting source-data verification"),
+            [gettext("Participant"), gettext("Visit"), gettext("Form"), gettext("Complete for")],
             rows,
             total=forms.count(),
-            empty="Every complete form is verified.",
-            more=("Casebooks", url("datamanagement:home")),
+            empty=gettext("Every complete form is verified."),
+            more=(gettext("Casebooks"), url("datamanagement:home")),
         )
     ]
 
@@ -158,12 +173,14 @@ def investigator_panels(user: Any, today: dt.date) -> list[Panel]:
     ]
     panels = [
         Panel(
-            "Casebooks to sign",
-            ["Participant", "Site", "Status"],
+            gettext("Casebooks to sign"),
+            [gettext("Participant"), gettext("Site"), gettext("Status")],
             rows,
             total=unsigned.count(),
-            empty="No finished participant's casebook is waiting for your signature.",
-            note="Participants who have completed, withdrawn, died or are lost, with no signature yet.",
+            empty=gettext("No finished participant's casebook is waiting for your signature."),
+            note=gettext(
+                "Participants who have completed, withdrawn, died or are lost, with no signature yet."
+            ),
         )
     ]
     if allowed(user, "approve-unblinding"):
@@ -186,13 +203,13 @@ def _unblinding_panel(user: Any, today: dt.date) -> Panel:
         for r in pending[:LIMIT]
     ]
     return Panel(
-        "Emergency unblinding requests to decide",
-        ["Participant", "Requested by", "Waiting"],
+        gettext("Emergency unblinding requests to decide"),
+        [gettext("Participant"), gettext("Requested by"), gettext("Waiting")],
         rows,
         total=pending.count(),
         attention=pending.exists(),
-        empty="No unblinding request is waiting.",
-        more=("Unblinding", url("randomisation:unblinding")),
+        empty=gettext("No unblinding request is waiting."),
+        more=(gettext("Unblinding"), url("randomisation:unblinding")),
     )
 
 
@@ -217,7 +234,7 @@ def statistician_panels(user: Any, today: dt.date) -> list[Panel]:
                 [
                     Cell(item.label, url("randomisation:lists")),
                     Cell("active" if item.active else "inactive", tag="good" if item.active else ""),
-                    Cell(f"{used} of {total} used"),
+                    Cell(gettext("%(used)s of %(total)s used") % {"used": used, "total": total}),
                     Cell(
                         f"{fullest:.0%}", tag="bad" if fullest >= 0.9 else ("warn" if fullest >= 0.75 else "")
                     ),
@@ -225,12 +242,12 @@ def statistician_panels(user: Any, today: dt.date) -> list[Panel]:
             )
         panels.append(
             Panel(
-                "Allocation lists",
-                ["List", "Status", "Slots", "Fullest stratum"],
+                gettext("Allocation lists"),
+                [gettext("List"), gettext("Status"), gettext("Slots"), gettext("Fullest stratum")],
                 rows,
-                empty="No allocation list yet: generate one before the first randomisation.",
+                empty=gettext("No allocation list yet: generate one before the first randomisation."),
                 attention=not any(item.active for item in lists),
-                more=("Allocation lists", url("randomisation:lists")),
+                more=(gettext("Allocation lists"), url("randomisation:lists")),
             )
         )
     if may(user, "analysis:runs"):
@@ -246,30 +263,34 @@ def statistician_panels(user: Any, today: dt.date) -> list[Panel]:
         ]
         panels.append(
             Panel(
-                "Analysis runs",
-                ["Run", "Status", "Progress", "Snapshot"],
+                gettext("Analysis runs"),
+                [gettext("Run"), gettext("Status"), gettext("Progress"), gettext("Snapshot")],
                 rows,
                 total=runs.count(),
-                empty="No analysis has been run.",
+                empty=gettext("No analysis has been run."),
                 attention=runs.filter(status="failed").exists(),
-                more=("Analysis", url("analysis:runs")),
+                more=(gettext("Analysis"), url("analysis:runs")),
             )
         )
     snapshots = Snapshot.objects.order_by("-taken_at")
     if not allowed(user, "view-allocation"):
         snapshots = snapshots.filter(blinded=True)
     rows = [
-        [Cell(s.label), Cell(f"{s.taken_at:%Y-%m-%d %H:%M}"), Cell("blinded" if s.blinded else "unblinded")]
+        [
+            Cell(s.label),
+            Cell(f"{s.taken_at:%Y-%m-%d %H:%M}"),
+            Cell(gettext("blinded") if s.blinded else gettext("unblinded")),
+        ]
         for s in snapshots[:LIMIT]
     ]
-    more = ("Exports", url("snapshots:index")) if may(user, "snapshots:index") else None
+    more = (gettext("Exports"), url("snapshots:index")) if may(user, "snapshots:index") else None
     panels.append(
         Panel(
-            "Snapshots",
-            ["Snapshot", "Taken", "Arms"],
+            gettext("Snapshots"),
+            [gettext("Snapshot"), gettext("Taken"), gettext("Arms")],
             rows,
             total=snapshots.count(),
-            empty="No snapshot taken yet.",
+            empty=gettext("No snapshot taken yet."),
             more=more,
         )
     )
@@ -286,11 +307,13 @@ def admin_panels(user: Any, today: dt.date) -> list[Panel]:
     rows = [[Cell(Role(role).label), Cell(str(n))] for role, n in counts]
     return [
         Panel(
-            "Staff by role",
-            ["Role", "Memberships"],
+            gettext("Staff by role"),
+            [gettext("Role"), gettext("Memberships")],
             rows,
-            empty="No staff account yet.",
-            note="There is no page for managing staff yet: accounts and roles are made with "
-            "accounts.services (create_user, grant_role) on the server.",
+            empty=gettext("No staff account yet."),
+            note=gettext(
+                "There is no page for managing staff yet: accounts and roles are made with "
+                "accounts.services (create_user, grant_role) on the server."
+            ),
         )
     ]

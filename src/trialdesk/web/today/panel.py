@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 
 from ..access import ACCESS
 
@@ -29,7 +30,7 @@ class Panel:
     columns: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
     total: int | None = None  # when more rows exist than are shown
-    empty: str = "Nothing to do."
+    empty: str = field(default_factory=lambda: gettext("Nothing to do."))  # in the language of the request
     more: tuple[str, str] | None = None  # (label, url)
     attention: bool = False  # the count needs action now (overdue, failed, ...)
     note: str = ""
@@ -53,4 +54,4 @@ def days_since(since: dt.datetime | dt.date | None, today: dt.date) -> str:
         return ""
     day = since.date() if isinstance(since, dt.datetime) else since
     n = (today - day).days
-    return "today" if n <= 0 else f"{n} day{'s' if n != 1 else ''}"
+    return gettext("today") if n <= 0 else ngettext("%(count)s day", "%(count)s days", n) % {"count": n}

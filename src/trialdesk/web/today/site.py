@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Count, Max, Q
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from trialdesk.apps.accounts.permissions import allowed, scope
 
@@ -15,10 +16,10 @@ from .panel import LIMIT, Cell, Panel, days_since, may, url
 
 #: state -> (what is waiting, the page that does it)
 _PIPELINE = (
-    ("screened", "Screening to finish", "participants:detail"),
-    ("eligible", "Awaiting consent", "consent:record"),
-    ("consented", "Awaiting baseline", "assessments:participant"),
-    ("baseline_complete", "Awaiting randomisation", "randomisation:randomise"),
+    ("screened", gettext_noop("Screening to finish"), "participants:detail"),
+    ("eligible", gettext_noop("Awaiting consent"), "consent:record"),
+    ("consented", gettext_noop("Awaiting baseline"), "assessments:participant"),
+    ("baseline_complete", gettext_noop("Awaiting randomisation"), "randomisation:randomise"),
 )
 
 
@@ -39,7 +40,7 @@ def coordinator_panels(user: Any, today: dt.date) -> list[Panel]:
         rows.append(
             [
                 Cell(p.trial_id, url(target, p.trial_id)),
-                Cell(label),
+                Cell(gettext(label)),
                 Cell(p.site.code),
                 Cell(
                     days_since(p.since, today),
@@ -49,15 +50,17 @@ def coordinator_panels(user: Any, today: dt.date) -> list[Panel]:
         )
     steps = people.filter(status__in=list(labels)).values_list("status").annotate(n=Count("id"))
     counts = dict(steps.order_by().values_list("status", "n"))
-    summary = ", ".join(f"{labels[s][0].lower()}: {counts[s]}" for s, _, _ in _PIPELINE if counts.get(s))
+    summary = ", ".join(
+        f"{gettext(labels[s][0]).lower()}: {counts[s]}" for s, _, _ in _PIPELINE if counts.get(s)
+    )
     panels = [
         Panel(
-            "Participants waiting for a step",
-            ["Participant", "Next step", "Site", "Waiting"],
+            gettext("Participants waiting for a step"),
+            [gettext("Participant"), gettext("Next step"), gettext("Site"), gettext("Waiting")],
             rows,
             total=sum(counts.values()),
-            empty="Nobody is waiting for screening, consent, baseline or randomisation.",
-            more=("Screening log", url("screening:log")) if may(user, "screening:log") else None,
+            empty=gettext("Nobody is waiting for screening, consent, baseline or randomisation."),
+            more=(gettext("Screening log"), url("screening:log")) if may(user, "screening:log") else None,
             note=summary,
         )
     ]
@@ -86,21 +89,30 @@ def _forming_groups(user: Any) -> Panel:
         [
             Cell(g.name, url("intervention:group", g.pk)),
             Cell(g.site.code),
-            Cell(f"{g.members} of {g.capacity}", tag="good" if g.members >= minimum else "warn"),
+            Cell(
+                gettext("%(members)s of %(capacity)s") % {"members": g.members, "capacity": g.capacity},
+                tag="good" if g.members >= minimum else "warn",
+            ),
             Cell(f"{g.planned_start:%Y-%m-%d}"),
         ]
         for g in groups[:LIMIT]
     ]
-    more = ("Waiting list", url("intervention:waiting")) if may(user, "intervention:waiting") else None
+    more = (
+        (gettext("Waiting list"), url("intervention:waiting")) if may(user, "intervention:waiting") else None
+    )
     return Panel(
-        "IMR groups forming",
-        ["Group", "Site", "Members", "Planned start"],
+        gettext("IMR groups forming"),
+        [gettext("Group"), gettext("Site"), gettext("Members"), gettext("Planned start")],
         rows,
         total=groups.count(),
-        empty="No group is forming.",
+        empty=gettext("No group is forming."),
         more=more,
-        note=f"{unplaced} IMR participant{'s' if unplaced != 1 else ''} waiting for a group; a group starts "
-        f"with at least {minimum}.",
+        note=ngettext(
+            "%(count)s IMR participant waiting for a group; a group starts with at least %(minimum)s.",
+            "%(count)s IMR participants waiting for a group; a group starts with at least %(minimum)s.",
+            unplaced,
+        )
+        % {"count": unplaced, "minimum": minimum},
     )
 
 
@@ -120,7 +132,7 @@ def assessor_panels(user: Any, today: dt.date) -> list[Panel]:
                 Cell(p.trial_id, url("assessments:participant", p.trial_id)),
                 Cell(r.visit.label),
                 Cell(
-                    f"{r.visit.closes:%Y-%m-%d}" if r.visit.closes else "due now",
+                    f"{r.visit.closes:%Y-%m-%d}" if r.visit.closes else gettext("due now"),
                     tag="bad"
                     if r.progress.state == "overdue"
                     else ("warn" if r.visit.closes and (r.visit.closes - today).days <= 14 else ""),
@@ -130,24 +142,24 @@ def assessor_panels(user: Any, today: dt.date) -> list[Panel]:
             for p, r in items[:LIMIT]
         ]
 
-    columns = ["Participant", "Visit", "Window closes", "Still missing"]
-    worklist = ("Full visit worklist", url("assessments:worklist"))
+    columns = [gettext("Participant"), gettext("Visit"), gettext("Window closes"), gettext("Still missing")]
+    worklist = (gettext("Full visit worklist"), url("assessments:worklist"))
     return [
         Panel(
-            "Overdue visits",
+            gettext("Overdue visits"),
             columns,
             table(overdue),
             total=len(overdue),
             attention=bool(overdue),
-            empty="No visit is overdue.",
+            empty=gettext("No visit is overdue."),
             more=worklist,
         ),
         Panel(
-            "Open visits, soonest-closing first",
+            gettext("Open visits, soonest-closing first"),
             columns,
             table(closing),
             total=len(closing),
-            empty="No visit window is open at your sites today.",
+            empty=gettext("No visit window is open at your sites today."),
             more=worklist,
         ),
     ]
@@ -165,7 +177,10 @@ def facilitator_panels(user: Any, today: dt.date) -> list[Panel]:
     sessions = [
         [
             Cell(p.group.name, url("intervention:group", p.group.pk)),
-            Cell(f"Session {p.next_session.number}", url("intervention:session", p.next_session.pk)),
+            Cell(
+                gettext("Session %(number)s") % {"number": p.next_session.number},
+                url("intervention:session", p.next_session.pk),
+            ),
             Cell(f"{p.next_session.starts_at:%a %d %b %H:%M}"),
         ]
         for p in progress
@@ -174,7 +189,7 @@ def facilitator_panels(user: Any, today: dt.date) -> list[Panel]:
     unrecorded = [
         [
             Cell(p.group.name, url("intervention:group", p.group.pk)),
-            Cell(f"Session {s.number}", url("intervention:attendance", s.pk)),
+            Cell(gettext("Session %(number)s") % {"number": s.number}, url("intervention:attendance", s.pk)),
             Cell(f"{s.starts_at:%Y-%m-%d}", tag="warn"),
         ]
         for p in progress
@@ -184,37 +199,37 @@ def facilitator_panels(user: Any, today: dt.date) -> list[Panel]:
         [
             Cell(f.trial_id, url("intervention:goals", f.trial_id)),
             Cell(p.group.name),
-            Cell(f"{f.missed_in_a_row} in a row", tag="bad"),
-            Cell(f"{f.last_present:%Y-%m-%d}" if f.last_present else "never"),
+            Cell(gettext("%(count)s in a row") % {"count": f.missed_in_a_row}, tag="bad"),
+            Cell(f"{f.last_present:%Y-%m-%d}" if f.last_present else gettext("never")),
         ]
         for p in progress
         for f in p.flags
     ]
-    groups = ("My IMR groups", url("intervention:home"))
+    groups = (gettext("My IMR groups"), url("intervention:home"))
     return [
         Panel(
-            "Next sessions",
-            ["Group", "Session", "When"],
+            gettext("Next sessions"),
+            [gettext("Group"), gettext("Session"), gettext("When")],
             sessions[:LIMIT],
             total=len(sessions),
-            empty="You have no planned session.",
+            empty=gettext("You have no planned session."),
             more=groups,
         ),
         Panel(
-            "Sessions to record",
-            ["Group", "Session", "Was on"],
+            gettext("Sessions to record"),
+            [gettext("Group"), gettext("Session"), gettext("Was on")],
             unrecorded[:LIMIT],
             total=len(unrecorded),
             attention=bool(unrecorded),
-            empty="Every past session is recorded.",
+            empty=gettext("Every past session is recorded."),
         ),
         Panel(
-            "Participants missing sessions",
-            ["Participant", "Group", "Missed", "Last present"],
+            gettext("Participants missing sessions"),
+            [gettext("Participant"), gettext("Group"), gettext("Missed"), gettext("Last present")],
             flags[:LIMIT],
             total=len(flags),
             attention=bool(flags),
-            empty="Nobody has missed 3 or more sessions in a row.",
+            empty=gettext("Nobody has missed 3 or more sessions in a row."),
         ),
     ]
 
@@ -240,22 +255,22 @@ def fidelity_panels(user: Any, today: dt.date) -> list[Panel]:
     ]
     awaiting = [r for r in services.awaiting_double() if allowed(user, "rate-fidelity", r.group)]
     second = [[Cell(r.group.name), Cell(f"{r.rated_on:%Y-%m-%d}"), Cell(r.source)] for r in awaiting[:LIMIT]]
-    rate = ("Rate a session", url("intervention:rate")) if may(user, "intervention:rate") else None
+    rate = (gettext("Rate a session"), url("intervention:rate")) if may(user, "intervention:rate") else None
     return [
         Panel(
-            "Groups not yet rated",
-            ["Group", "Site", "Status", "Started"],
+            gettext("Groups not yet rated"),
+            [gettext("Group"), gettext("Site"), gettext("Status"), gettext("Started")],
             rows,
             total=unrated.count(),
-            empty="Every running or finished group has a fidelity rating.",
+            empty=gettext("Every running or finished group has a fidelity rating."),
             more=rate,
         ),
         Panel(
-            "Ratings waiting for a second rater",
-            ["Group", "First rated", "Source"],
+            gettext("Ratings waiting for a second rater"),
+            [gettext("Group"), gettext("First rated"), gettext("Source")],
             second,
             total=len(awaiting),
-            empty="No rating is waiting for a second rater.",
-            more=("Fidelity", url("intervention:fidelity")),
+            empty=gettext("No rating is waiting for a second rater."),
+            more=(gettext("Fidelity"), url("intervention:fidelity")),
         ),
     ]

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.errors import UserError
@@ -41,7 +42,7 @@ def guess(request, trial_id: str, visit: str):
         except UserError as refusal:
             errors, problem = errors_of(refusal)
         else:
-            messages.success(request, "Your guess is recorded.")
+            messages.success(request, _("Your guess is recorded."))
             return redirect("assessments:participant", trial_id=participant.trial_id)
     return render(
         request,
@@ -84,7 +85,7 @@ def incident(request, trial_id: str):
         except UserError as refusal:
             errors, problem = errors_of(refusal)
         else:
-            messages.success(request, "The unblinding incident is recorded.")
+            messages.success(request, _("The unblinding incident is recorded."))
             return redirect("assessments:participant", trial_id=participant.trial_id)
     return render(
         request,

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.errors import UserError
@@ -132,7 +133,7 @@ def instrument_form(request, trial_id: str, visit: str, instrument: str):
             services.mark_not_done(
                 participant, visit, instrument, request.POST.get("not_done_reason", ""), context
             )
-            messages.success(request, f"{spec.short_name} recorded as not done.")
+            messages.success(request, _("%(form)s recorded as not done.") % {"form": spec.short_name})
         else:
             day = parse_date(request.POST.get("assessed_on"), "assessed_on", "assessment date")
             services.save(
@@ -147,9 +148,8 @@ def instrument_form(request, trial_id: str, visit: str, instrument: str):
             )
             messages.success(
                 request,
-                f"{spec.short_name} saved as draft."
-                if action == "draft"
-                else f"{spec.short_name} saved as complete.",
+                (_("%(form)s saved as draft.") if action == "draft" else _("%(form)s saved as complete."))
+                % {"form": spec.short_name},
             )
     except UserError as refusal:
         errors, problem = errors_of(refusal)

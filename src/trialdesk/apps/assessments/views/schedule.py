@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from trialdesk import clock
@@ -65,7 +67,7 @@ def _act(request, trial_id: str, action, done: str):
     except UserError as refusal:
         errors, problem = errors_of(refusal)
         return _participant_page(request, person, errors=errors, problem=problem, status=400)
-    messages.success(request, done)
+    messages.success(request, _(done))
     return redirect("assessments:participant", trial_id=person.trial_id)
 
 
@@ -76,7 +78,7 @@ def book(request, trial_id: str, visit: str):
         day = parse_date(request.POST.get("booked_on"), "booked_on", "booked date")
         services.book_visit(person, visit, day, web_context(request))
 
-    return _act(request, trial_id, action, "Booking saved.")
+    return _act(request, trial_id, action, gettext_noop("Booking saved."))
 
 
 @login_required
@@ -85,7 +87,7 @@ def missed(request, trial_id: str, visit: str):
     def action(person):
         services.mark_missed(person, visit, request.POST.get("missed_reason", ""), web_context(request))
 
-    return _act(request, trial_id, action, "Visit recorded as missed.")
+    return _act(request, trial_id, action, gettext_noop("Visit recorded as missed."))
 
 
 @login_required
@@ -99,4 +101,4 @@ def baseline_date(request, trial_id: str):
             person, day, web_context(request), reason=request.POST.get("reason", "")
         )
 
-    return _act(request, trial_id, action, "Baseline date changed; every window moved with it.")
+    return _act(request, trial_id, action, gettext_noop("Baseline date changed; every window moved with it."))

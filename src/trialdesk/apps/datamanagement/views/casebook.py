@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from trialdesk.apps.accounts.permissions import allowed, scope
 from trialdesk.apps.assessments.models import Assessment
@@ -94,7 +95,8 @@ def verify(request, trial_id: str, pk: int):
         verify_form(form, web_context(request), user=request.user, note=request.POST.get("note", ""))
     except UserError as refused:
         return _render(request, participant, problem=str(refused), status=400)
-    messages.success(request, f"{form.instrument} at {form.visit.code} marked as source-data verified.")
+    messages.success(request, _("%(form)s at %(visit)s marked as source-data verified.")
+                     % {"form": form.instrument, "visit": form.visit.code})
     return redirect("datamanagement:casebook", trial_id=trial_id)
 
 
@@ -109,5 +111,5 @@ def sign_casebook(request, trial_id: str):
     except UserError as refused:
         errors, problem = errors_of(refused)
         return _render(request, participant, errors=errors, problem=problem, status=400)
-    messages.success(request, f"{participant.trial_id}'s casebook is signed.")
+    messages.success(request, _("%(trial_id)s's casebook is signed.") % {"trial_id": participant.trial_id})
     return redirect("datamanagement:casebook", trial_id=trial_id)

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from trialdesk.apps.accounts.permissions import allowed
 from trialdesk.apps.participants.models import Participant
@@ -56,8 +57,8 @@ def lock_list(request):
     except UserError as refused:
         errors, problem = errors_of(refused)
         return _render(request, errors=errors, problem=problem, status=400, form_for="lock")
-    note = f" Snapshot {made.snapshot_id} taken." if made.snapshot_id else ""
-    messages.success(request, f"Locked {made.describe()}.{note}")
+    note = " " + _("Snapshot %(number)s taken.") % {"number": made.snapshot_id} if made.snapshot_id else ""
+    messages.success(request, _("Locked %(what)s.") % {"what": made.describe()} + note)
     return redirect("datamanagement:locks")
 
 
@@ -74,7 +75,8 @@ def request_unlock(request, pk: int):
     except UserError as refused:
         errors, problem = errors_of(refused)
         return _render(request, errors=errors, problem=problem, status=400, form_for=f"unlock-{pk}")
-    messages.success(request, f"Unlock of {target.describe()} requested: a second person must approve it.")
+    messages.success(request, _("Unlock of %(what)s requested: a second person must approve it.")
+                     % {"what": target.describe()})
     return redirect("datamanagement:locks")
 
 
@@ -99,5 +101,6 @@ def decide(request, pk: int):
     except UserError as refused:
         errors, problem = errors_of(refused)
         return _render(request, errors=errors, problem=problem, status=400, form_for=f"decide-{pk}")
-    messages.success(request, f"Unlock request #{pk} {'approved' if approve else 'refused'}.")
+    messages.success(request, (_("Unlock request #%(number)s approved.") if approve
+                               else _("Unlock request #%(number)s refused.")) % {"number": pk})
     return redirect("datamanagement:locks")

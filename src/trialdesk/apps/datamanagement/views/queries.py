@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from trialdesk.apps.accounts.permissions import allowed
 from trialdesk.apps.assessments.models import Visit
@@ -65,7 +66,7 @@ def raise_query(request, trial_id: str):
             except UserError as refused:
                 errors, problem = errors_of(refused)
             else:
-                messages.success(request, f"Query #{query.pk} raised.")
+                messages.success(request, _("Query #%(number)s raised.") % {"number": query.pk})
                 return redirect("datamanagement:query", pk=query.pk)
     return render(request, "datamanagement/raise_query.html", {
         "participant": participant, "visits": visits, "instruments": get_library().codes(),
@@ -94,7 +95,7 @@ def query_detail(request, pk: int):
             except UserError as refused:
                 errors, problem = errors_of(refused)
             else:
-                messages.success(request, f"Query #{query.pk} updated.")
+                messages.success(request, _("Query #%(number)s updated.") % {"number": query.pk})
                 return redirect("datamanagement:query", pk=query.pk)
     return render(request, "datamanagement/query.html", {
         "query": query, "thread": query.messages.all(), "errors": errors, "problem": problem,

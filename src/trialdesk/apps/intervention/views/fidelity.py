@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from trialdesk.apps.accounts.permissions import allowed, scope
 from trialdesk.errors import UserError
@@ -99,8 +100,10 @@ def rate(request):
         except UserError as problem:
             form.add_error(None, str(problem))
         else:
-            note = " This occasion is drawn for double rating." if rating.selected_for_double else ""
-            messages.success(request, f"Rating saved: {rating.score:.2f} ({rating.category}).{note}")
+            note = " " + _("This occasion is drawn for double rating.") if rating.selected_for_double else ""
+            saved = _("Rating saved: %(score).2f (%(category)s).") % {"score": rating.score,
+                                                                      "category": rating.category}
+            messages.success(request, saved + note)
             return redirect("intervention:fidelity")
     return render(
         request,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from trialdesk.errors import UserError
 
@@ -70,7 +71,7 @@ def goals(request, trial_id: str):
             except UserError as refused:
                 problem = str(refused)
             else:
-                messages.success(request, "Saved.")
+                messages.success(request, _("Saved."))
                 return redirect("intervention:goals", trial_id=trial_id)
     goals = participant.recovery_goals.prefetch_related("steps", "follow_ups__session")
     return render(

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from trialdesk import clock
@@ -56,7 +57,7 @@ def group_list(request):
             except UserError as problem:
                 form.add_error(None, str(problem))
             else:
-                messages.success(request, f"Group {group.name} created.")
+                messages.success(request, _("Group %(name)s created.") % {"name": group.name})
                 return redirect("intervention:group", pk=group.pk)
     status = 400 if form is not None and form.errors else 200
     return render(
@@ -101,7 +102,7 @@ def group_action(request, pk: int):
     group = group_for(request, pk, "manage-groups")
     form = GroupActionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose an action.")
+        messages.error(request, _("Choose an action."))
         return redirect("intervention:group", pk=pk)
     data, context = form.cleaned_data, context_for(request)
     on = data["on"] or local_today()
@@ -110,7 +111,7 @@ def group_action(request, pk: int):
             made = services.generate_schedule(
                 group, context, on_holiday="skip" if data["skip_holidays"] else "mark"
             )
-            messages.success(request, f"{len(made)} sessions scheduled.")
+            messages.success(request, _("%(count)s sessions scheduled.") % {"count": len(made)})
         elif data["action"] == "start":
             services.start(group, on, context)
         elif data["action"] == "finish":
@@ -143,7 +144,8 @@ def waiting_list(request):
             except UserError as refused:
                 problem = str(refused)
             else:
-                messages.success(request, f"{chosen.trial_id} placed in {form.cleaned_data['group'].name}.")
+                messages.success(request, _("%(trial_id)s placed in %(group)s.")
+                                 % {"trial_id": chosen.trial_id, "group": form.cleaned_data["group"].name})
                 return redirect("intervention:waiting")
         else:
             problem = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())

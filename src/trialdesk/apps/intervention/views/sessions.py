@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from trialdesk.errors import UserError
@@ -89,7 +90,9 @@ def session_change(request, pk: int, what: str):
         except UserError as problem:
             form.add_error(None, str(problem))
         else:
-            messages.success(request, f"Session {session.number}: {what} recorded.")
+            change = {"hold": _("hold"), "cancel": _("cancel"), "reschedule": _("reschedule")}[what]
+            messages.success(request, _("Session %(number)s: %(what)s recorded.")
+                             % {"number": session.number, "what": change})
             return redirect("intervention:session", pk=pk)
     session.refresh_from_db()
     return render(
@@ -118,7 +121,8 @@ def attendance(request, pk: int):
             stored = {m.participant_id: marks[m.participant.trial_id] for m in members}
         else:
             present = sum(1 for s in marks.values() if s == Attendance.PRESENT)
-            messages.success(request, f"Attendance saved: {present} of {len(marks)} present.")
+            messages.success(request, _("Attendance saved: %(present)s of %(total)s present.")
+                             % {"present": present, "total": len(marks)})
             return redirect("intervention:session", pk=pk)
     rows = [(m.participant, stored.get(m.participant_id, "")) for m in members]
     return render(
