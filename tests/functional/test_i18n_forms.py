@@ -59,6 +59,8 @@ def test_assessment_form_in_danish_keeps_the_instruments_text(ctx, client):
         assert danish in page, danish
     assert "Save draft" not in page and "Assessment date" not in page
     assert instrument.items[0].label in page  # protocol and instrument content is not translated
+    visits = client.get(f"/assessments/p/{participant.trial_id}/").content.decode()
+    assert "samtykke givet" in visits and "mangler" in visits  # the participant's state, a form's status
 
 
 def test_home_page_panels_in_danish(ctx, client):

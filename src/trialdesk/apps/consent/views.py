@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_noop
 
 from trialdesk.apps.participants.web import context_for, participant_for, show_problem
 from trialdesk.apps.trial.services import active_protocol
@@ -20,7 +21,7 @@ def _handle(request, trial_id: str, form_class, *, options: dict, title: str, wr
         except UserError as problem:
             show_problem(form, problem)
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "title": f"{title} · {trial_id}", "participant": participant}
+    context = {"form": form, "title": f"{gettext(title)} · {trial_id}", "participant": participant}
     return render(request, "consent/form.html", context, status=status)
 
 
@@ -34,7 +35,8 @@ def record_consent(request, trial_id: str):
     documents = active_protocol().consent.documents
     initial = {"taken_by": request.user.get_username()}
     options = {"documents": documents, "initial": initial}
-    return _handle(request, trial_id, ConsentForm, options=options, title="Record consent", write=write)
+    title = gettext_noop("Record consent")
+    return _handle(request, trial_id, ConsentForm, options=options, title=title, write=write)
 
 
 @login_required
@@ -44,8 +46,8 @@ def record_decline(request, trial_id: str):
                                 note=data["note"], context=context)  # fmt: skip
 
     reasons = active_protocol().consent.decline_reasons
-    return _handle(request, trial_id, DeclineForm, options={"reasons": reasons}, title="Consent declined",
-                   write=write)
+    title = gettext_noop("Consent declined")
+    return _handle(request, trial_id, DeclineForm, options={"reasons": reasons}, title=title, write=write)
 
 
 @login_required
@@ -55,5 +57,5 @@ def record_withdrawal(request, trial_id: str):
                                    reason=data["reason"], context=context)  # fmt: skip
 
     scopes = active_protocol().consent.withdrawal_scopes
-    return _handle(request, trial_id, WithdrawalForm, options={"scopes": scopes}, title="Record a withdrawal",
-                   write=write)
+    title = gettext_noop("Record a withdrawal")
+    return _handle(request, trial_id, WithdrawalForm, options={"scopes": scopes}, title=title, write=write)

@@ -2,6 +2,7 @@ from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 
 from trialdesk.apps.accounts.permissions import scope
@@ -56,7 +57,8 @@ def screen_person(request):
         except UserError as problem:
             show_problem(form, problem)
     status = 400 if request.method == "POST" else 200
-    return render(request, "screening/form.html", {"form": form, "title": "Screen a person"}, status=status)
+    context = {"form": form, "title": gettext("Screen a person")}
+    return render(request, "screening/form.html", context, status=status)
 
 
 @login_required
@@ -73,6 +75,5 @@ def rescreen_person(request, trial_id: str):
         except UserError as problem:
             show_problem(form, problem)
     status = 400 if request.method == "POST" else 200
-    return render(
-        request, "screening/form.html", {"form": form, "title": f"Re-screen {trial_id}"}, status=status
-    )
+    title = gettext("Re-screen %(trial_id)s") % {"trial_id": trial_id}
+    return render(request, "screening/form.html", {"form": form, "title": title}, status=status)

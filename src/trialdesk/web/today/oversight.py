@@ -167,7 +167,7 @@ def investigator_panels(user: Any, today: dt.date) -> list[Panel]:
         [
             Cell(p.trial_id, url("datamanagement:casebook", p.trial_id)),
             Cell(p.site.code),
-            Cell(p.state.label),
+            Cell(gettext(p.state.label)),
         ]
         for p in unsigned[:LIMIT]
     ]
