@@ -391,10 +391,23 @@ def audit_verify(env: dict[str, str]) -> dict:
     return {"exit": done.returncode, **json.loads(done.stdout or "{}")}
 
 
+_started: list[Worker] = []
+
+
+def kill_leftovers() -> None:
+    """Kill any worker a failed test left running (a test's fixture calls this when it ends)."""
+    while _started:
+        worker = _started.pop()
+        if worker.process.poll() is None:
+            worker.kill()
+        worker.close()
+
+
 class Worker:
     """A worker process signalling on a pipe: lines like ``ready ...``, ``done ...``, ``finished``."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
+        _started.append(self)
         self._read, write = os.pipe()
         self.process = subprocess.Popen(
             [sys.executable, str(SCRIPT), args[0], "--fd", str(write), *args[1:]],

@@ -14,7 +14,7 @@ import signal
 
 import pytest
 
-from crash_support import PARTICIPANTS, Worker, audit_verify, seeded_database, stored
+from crash_support import PARTICIPANTS, Worker, audit_verify, kill_leftovers, seeded_database, stored
 
 KILLED_AT = 15
 
@@ -23,6 +23,7 @@ KILLED_AT = 15
 def env(tmp_path, tmp_path_factory):
     with seeded_database(tmp_path_factory.getbasetemp() / "crash-seed", tmp_path, "randomise") as env:
         yield env
+        kill_leftovers()
 
 
 def _reconciled(found: dict) -> None:

@@ -13,7 +13,7 @@ import signal
 import pytest
 
 from crash_support import EXTRACT_ROWS as ROWS
-from crash_support import Worker, audit_verify, seeded_database, stored
+from crash_support import Worker, audit_verify, kill_leftovers, seeded_database, stored
 
 
 @pytest.fixture
@@ -21,6 +21,7 @@ def database(tmp_path, tmp_path_factory):
     base = tmp_path_factory.getbasetemp() / "crash-seed"
     with seeded_database(base, tmp_path, "import") as env:
         yield env, base / "extract.csv"
+        kill_leftovers()
 
 
 def test_an_import_killed_inside_its_transaction_stores_nothing_then_imports_whole(database):

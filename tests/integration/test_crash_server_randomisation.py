@@ -23,6 +23,7 @@ from crash_support import (
     Worker,
     audit_verify,
     free_port,
+    kill_leftovers,
     seeded_database,
     stored,
     waiting,
@@ -36,6 +37,7 @@ CLIENTS = 8
 def env(tmp_path, tmp_path_factory):
     with seeded_database(tmp_path_factory.getbasetemp() / "crash-seed", tmp_path, "serve") as env:
         yield env
+        kill_leftovers()
 
 
 def _healthy(url: str, server: Worker) -> None:
