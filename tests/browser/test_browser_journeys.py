@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 import intervention_support as imr
 from assessments_support import complete_visit
@@ -50,10 +51,10 @@ CPR = "070385-1234"  # born 7 March 1985 (7th digit 1: 1900s), aged 39 on day on
 def _log_in(page, base: str, username: str) -> None:
     page.context.clear_cookies()
     page.goto(f"{base}/login/")
-    page.keyboard.type(username)
-    page.keyboard.press("Tab")
-    page.keyboard.type(TEST_PASSWORD)
-    page.keyboard.press("Enter")
+    # Typed into the fields found by name: typing before autofocus lands lost keys on a busy machine.
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(TEST_PASSWORD)
+    page.locator("input[name=password]").press("Enter")
     page.wait_for_url(f"{base}/")
 
 
@@ -195,6 +196,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         open_visit.get_by_role("link", name="BAL-0001").click()
         page.locator("#visit-m9").get_by_role("link", name="GAF-F").click()
         assert page.locator("#assessed_on").input_value() == "2025-10-07"
+        expect(page.locator("#f-rating")).to_be_focused()  # the form opens on its one item: type
         page.keyboard.type("55")
         page.get_by_role("button", name="Complete").click()
         page.wait_for_selector('[data-score="total"]')
@@ -248,6 +250,7 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         page.select_option("#instrument", "gaf_f")
         page.fill("#field", "rating")
         page.fill("#text", "GAF-F fell from 100 at baseline to 55: please check against the source.")
+        _step(page, "query-form")
         page.get_by_role("button", name="Raise query").click()
         query = Query.objects.get()
         page.wait_for_url(f"{base}/data/queries/{query.pk}/")
