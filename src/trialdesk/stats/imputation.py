@@ -15,6 +15,11 @@ Imputing within arm keeps arm-by-covariate interactions (the usual recommendatio
 Sullivan et al., Stat Methods Med Res 2018). statsmodels' MICE has no by-group imputation and no
 seedable numpy Generator; the algorithm is short, so it is written here. The seed and
 :data:`ALGORITHM_VERSION` are stored with the result.
+
+The m chains of a stratum run side by side (stacked arrays, one batched step for all of them): the
+random numbers are drawn first, chain after chain in the order one-at-a-time chains would use them, so a
+seed gives the same imputations as running the chains one by one (pmm exactly; norm to rounding of the
+batched matrix products, ~1e-12) — and the i-th imputation does not depend on m.
 """
 
 from __future__ import annotations
@@ -92,66 +97,99 @@ class Imputation:
                                "n_missing": {k: len(v) for k, v in self.missing.items()}}}
 
 
-def _posterior_draw(X: np.ndarray, y: np.ndarray, rng: np.random.Generator
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """β̂, one draw β* of the Bayesian linear model (flat prior), as mice's ``.norm.draw``, and X β̂."""
-    n, p = X.shape
-    xtx = X.T @ X
-    # mice's small ridge keeps nearly collinear predictors from failing (ridge = 1e-5 on the diagonal).
-    v = np.linalg.inv(xtx + np.diag(1e-5 * np.diag(xtx)))
-    coef = v @ (X.T @ y)
-    fitted = X @ coef
-    residuals = y - fitted
-    df = max(n - p, 1)
-    sigma_star = np.sqrt(float(residuals @ residuals) / rng.chisquare(df))
-    chol = np.linalg.cholesky((v + v.T) / 2)
-    beta_star = coef + chol @ rng.standard_normal(p) * sigma_star
-    return coef, np.concatenate([beta_star, [sigma_star]]), fitted
+_Step = tuple[float, np.ndarray, np.ndarray]  # chi-square, normal vector, donor picks or normal noise
+_Draws = tuple[dict[int, np.ndarray], list[_Step]]  # starting values per target, then each step's
 
 
-def _impute_one(Xo: np.ndarray, yo: np.ndarray, Xm: np.ndarray, method: str, *, donors: int,
-                rng: np.random.Generator) -> np.ndarray:
-    """Draws for the missing rows (design ``Xm``) from the observed rows (``Xo``, ``yo``)."""
-    _coef, draw, yhat_obs = _posterior_draw(Xo, yo, rng)
-    beta_star, sigma_star = draw[:-1], draw[-1]
-    if method == "norm":
-        return Xm @ beta_star + rng.standard_normal(len(Xm)) * sigma_star
-    yhat_mis = Xm @ beta_star
-    k = min(donors, len(yo))
-    distance = np.abs(yhat_mis[:, None] - yhat_obs[None, :])
-    nearest = np.argpartition(distance, k - 1, axis=1)[:, :k]
-    pick = nearest[np.arange(len(Xm)), rng.integers(0, k, size=len(Xm))]
-    return yo[pick]
+@dataclass
+class _Plan:
+    """One stratum's chained equations: per target its row and column cuts of the design."""
 
+    values: np.ndarray  # rows x variables, NaN = missing
+    targets: list[int]
+    methods: list[str]
+    fixed: np.ndarray
+    donors: int
 
-def _chain(values: np.ndarray, targets: list[int], methods: list[str], *, fixed: np.ndarray, maxit: int,
-           donors: int, rng: np.random.Generator) -> np.ndarray:
-    """One chain on one stratum: ``values`` (rows × variables, NaN = missing); returns completed values.
+    def __post_init__(self) -> None:
+        self.missing = np.isnan(self.values)
+        k = self.values.shape[1]
+        width = 1 + k + self.fixed.shape[1]
+        self.cuts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for j in self.targets:
+            columns = np.array([0, *(1 + c for c in range(k) if c != j), *range(1 + k, width)])
+            observed, absent = np.flatnonzero(~self.missing[:, j]), np.flatnonzero(self.missing[:, j])
+            self.cuts[j] = (observed, absent, columns)
 
-    Each step regresses one variable on an intercept, the others and ``fixed``. The design of every
-    step is cut from one array, [1 | current values | fixed], kept up to date as values are drawn, with
-    each target's rows and columns worked out once (the draws are those of building it step by step).
-    """
-    missing = np.isnan(values)
-    current = values.copy()
-    for j in targets:  # mice's default start: random draws from the observed values
-        obs = values[~missing[:, j], j]
-        current[missing[:, j], j] = rng.choice(obs, size=int(missing[:, j].sum()), replace=True)
-    k = values.shape[1]
-    design = np.hstack([np.ones((len(values), 1)), current, fixed])
-    cuts = {}
-    for j in targets:
-        columns = np.array([0, *(1 + c for c in range(k) if c != j), *range(1 + k, design.shape[1])])
-        observed, absent = np.flatnonzero(~missing[:, j]), np.flatnonzero(missing[:, j])
-        cuts[j] = (np.ix_(observed, columns), np.ix_(absent, columns), current[observed, j], absent)
-    for _ in range(maxit):
-        for j, method in zip(targets, methods, strict=True):
-            rows_observed, rows_missing, yo, absent = cuts[j]
-            drawn = _impute_one(design[rows_observed], yo, design[rows_missing], method, donors=donors,
-                                rng=rng)
-            current[absent, j] = drawn
-            design[absent, 1 + j] = drawn
-    return current
+    def draws(self, maxit: int, rng: np.random.Generator) -> _Draws:
+        """One chain's random numbers, drawn in the order a step-by-step chain uses them.
+
+        How many numbers each step takes never depends on the data (only on the numbers of rows and
+        predictors), so a chain's draws can be made before it runs, and m chains can then run side by
+        side with the draws they would have had one after another.
+        """
+        start: dict[int, np.ndarray] = {}
+        for j in self.targets:  # mice's default start: random draws from the observed values
+            observed, absent, _ = self.cuts[j]
+            start[j] = rng.choice(self.values[observed, j], size=len(absent), replace=True)
+        steps: list[_Step] = []
+        for _ in range(maxit):
+            for j, method in zip(self.targets, self.methods, strict=True):
+                observed, absent, columns = self.cuts[j]
+                chi = rng.chisquare(max(len(observed) - len(columns), 1))
+                z = rng.standard_normal(len(columns))
+                if method == "norm":
+                    steps.append((chi, z, rng.standard_normal(len(absent))))
+                else:
+                    steps.append((chi, z, rng.integers(0, min(self.donors, len(observed)), size=len(absent))))
+        return start, steps
+
+    def run(self, maxit: int, draws: list[_Draws]) -> np.ndarray:
+        """The chains of ``draws`` side by side: (chains, rows, variables) completed values.
+
+        Each step regresses one variable on an intercept, the others and ``fixed`` (Bayesian linear
+        model with flat prior, mice's ``.norm.draw`` with its 1e-5 ridge), then draws the missing values
+        by predictive mean matching (type 1, ``donors`` nearest) or from the normal model.
+        """
+        chains = len(draws)
+        current = np.repeat(self.values[None], chains, axis=0)
+        for j in self.targets:
+            current[:, self.cuts[j][1], j] = np.stack([start[j] for start, _ in draws])
+        design = np.concatenate(
+            [np.ones((*current.shape[:2], 1)), current, np.repeat(self.fixed[None], chains, axis=0)], axis=2
+        )
+        step = 0
+        for _ in range(maxit):
+            for j, method in zip(self.targets, self.methods, strict=True):
+                observed, absent, columns = self.cuts[j]
+                chi = np.array([d[1][step][0] for d in draws])
+                z = np.stack([d[1][step][1] for d in draws])
+                extra = np.stack([d[1][step][2] for d in draws])
+                step += 1
+                Xo = design[:, observed[:, None], columns[None, :]]
+                Xm = design[:, absent[:, None], columns[None, :]]
+                yo = self.values[observed, j]
+                xtx = np.matmul(np.swapaxes(Xo, 1, 2), Xo)
+                diagonal = np.diagonal(xtx, axis1=1, axis2=2)
+                v = np.linalg.inv(xtx + diagonal[:, :, None] * 1e-5 * np.eye(len(columns)))
+                coef = np.matmul(v, np.matmul(np.swapaxes(Xo, 1, 2), yo[None, :, None]))[..., 0]
+                fitted = np.matmul(Xo, coef[..., None])[..., 0]
+                residuals = yo[None] - fitted
+                sigma = np.sqrt(np.einsum("ci,ci->c", residuals, residuals) / chi)
+                chol = np.linalg.cholesky((v + np.swapaxes(v, 1, 2)) / 2)
+                beta = coef + np.matmul(chol, z[..., None])[..., 0] * sigma[:, None]
+                predicted = np.matmul(Xm, beta[..., None])[..., 0]
+                if method == "norm":
+                    drawn = predicted + extra * sigma[:, None]
+                else:
+                    k = min(self.donors, len(observed))
+                    distance = np.abs(predicted[:, :, None] - fitted[:, None, :])
+                    nearest = np.argpartition(distance, k - 1, axis=2)[:, :, :k]
+                    pick = np.take_along_axis(nearest, extra[:, :, None], axis=2)[:, :, 0]
+                    drawn = yo[pick]
+                current[:, absent, j] = drawn
+                design[:, absent, 1 + j] = drawn
+        return current
 
 
 def impute(data: pd.DataFrame, columns: list[str], predictors: list[str] | None = None, *,
@@ -197,16 +235,24 @@ def impute(data: pd.DataFrame, columns: list[str], predictors: list[str] | None 
                 raise UserError(f"column {columns[j]!r} has {n_obs} observed value(s){where}; "
                                 "imputation needs at least 2")
     completed = np.repeat(values_all[None, :, :], m, axis=0)
-    for i in range(m):
-        for rows in strata:
-            values = values_all[rows]
-            targets = [j for j in targets_all if np.isnan(values[:, j]).any()]
-            if not targets:
-                continue
-            fixed = fixed_all[rows]
-            fixed = fixed[:, np.ptp(fixed, axis=0) > 0] if fixed.size else fixed  # drop constant dummies
-            completed[i][rows] = _chain(values, targets, [methods[columns[j]] for j in targets], fixed=fixed,
-                                        maxit=maxit, donors=donors, rng=generator)
+    plans: list[_Plan | None] = []
+    for rows in strata:
+        values = values_all[rows]
+        targets = [j for j in targets_all if np.isnan(values[:, j]).any()]
+        fixed = fixed_all[rows]
+        fixed = fixed[:, np.ptp(fixed, axis=0) > 0] if fixed.size else fixed  # drop constant dummies
+        plans.append(_Plan(values, targets, [methods[columns[j]] for j in targets], fixed, donors)
+                     if targets else None)
+    # The draws in the order of m chains run one after another, stratum by stratum (the seed's contract),
+    # then each stratum's m chains run together.
+    draws: list[list[_Draws]] = [[] for _ in strata]
+    for _ in range(m):
+        for number, plan in enumerate(plans):
+            if plan is not None:
+                draws[number].append(plan.draws(maxit, generator))
+    for rows, plan, chains in zip(strata, plans, draws, strict=True):
+        if plan is not None:
+            completed[:, rows] = plan.run(maxit, chains)
     missing = {columns[j]: np.flatnonzero(np.isnan(values_all[:, j])) for j in targets_all}
     imputed = {columns[j]: completed[:, missing[columns[j]], j] for j in targets_all}
     return Imputation(data=data.copy(), m=m, imputed=imputed, missing=missing,
