@@ -11,6 +11,7 @@ Run: .venv/bin/python bench/bench_analysis.py
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 import warnings
@@ -33,18 +34,22 @@ def main() -> None:
     trial = simulate_trial(protocol, n_participants=198, seed=2011)
     tables = {name: datasets.check(name, getattr(trial, name)) for name in datasets.TABLES}
 
-    start = time.perf_counter()
+    load = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), time.process_time()
     results = run_plan(protocol, tables, seed=1)
-    plan_seconds = time.perf_counter() - start
+    plan_seconds, plan_cpu = time.perf_counter() - start, time.process_time() - cpu
     with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         paths = render_report(tables, results, out, closed=False, trial=from_protocol(protocol))
-        report_seconds = time.perf_counter() - start
+        report_seconds, report_cpu = time.perf_counter() - start, time.process_time() - cpu
         pdf_bytes = paths.pdf.stat().st_size if paths.pdf else 0
     total = plan_seconds + report_seconds
-    print(f"analysis plan (m = {results['primary']['missing_data']['m']}): {plan_seconds:.1f} s; "
-          f"report HTML + PDF ({pdf_bytes / 1024:.0f} KiB): {report_seconds:.1f} s; "
-          f"total {total:.1f} s (target < 60 s: {'met' if total < 60 else 'NOT met'})")
+    # Wall time is the target; CPU time is printed beside it because on a shared machine the wall
+    # time mostly measures the other processes (load average at the start of the run).
+    print(f"analysis plan (m = {results['primary']['missing_data']['m']}): {plan_seconds:.1f} s "
+          f"({plan_cpu:.1f} s CPU); report HTML + PDF ({pdf_bytes / 1024:.0f} KiB): {report_seconds:.1f} s "
+          f"({report_cpu:.1f} s CPU); total {total:.1f} s (target < 60 s: "
+          f"{'met' if total < 60 else 'NOT met'}); load average {load:.1f} on {os.cpu_count()} CPUs")
     print(f"results JSON {len(to_json(results)) / 1024:.0f} KiB; notes: {results['notes'] or 'none'}")
 
     # The 50 primary fits: ours (prebuilt design, partially nested REML) against statsmodels MixedLM.
