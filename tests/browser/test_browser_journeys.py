@@ -45,6 +45,7 @@ GROUP_START = "2025-01-14"
 #: Nine months after the baseline: the end-of-treatment visit's target day (window +- 1 month).
 MONTH_NINE = dt.datetime(2025, 10, 7, 10, 0, tzinfo=dt.UTC)
 BAD_REQUEST = "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+NAME = "Hans Hansen"
 CPR = "070385-1234"  # born 7 March 1985 (7th digit 1: 1900s), aged 39 on day one
 
 
@@ -70,11 +71,15 @@ def journey_page(page, request):
         screenshot(page, "journey-failed-here")
 
 
-def _step(page, name: str) -> None:
-    """Screenshot journey-NN-<name>.png, numbered in the order taken, and no console error so far."""
+def _step(page, name: str, *, identifying: bool = False) -> None:
+    """Screenshot journey-NN-<name>.png, numbered in the order taken; no console error so far, and the
+    person's CPR number and name on no page but the screening form they are typed into."""
     page.journey_steps = getattr(page, "journey_steps", 0) + 1
     screenshot(page, f"journey-{page.journey_steps:02d}-{name}")
     assert page.console_errors == [], name
+    if not identifying:
+        shown = page.content()
+        assert CPR not in shown and CPR.replace("-", "") not in shown and NAME not in shown, name
 
 
 def test_screen_consent_randomise_place_assess_and_query(live_server, journey_page, monkeypatch):
@@ -96,20 +101,19 @@ def test_screen_consent_randomise_place_assess_and_query(live_server, journey_pa
         page.fill("input[name=screened_on]", "2025-01-07")
         page.fill("input[name=referral_source]", "CMHC psychiatrist")
         page.fill("input[name=cpr]", CPR)
-        page.fill("input[name=name]", "Hans Hansen")
+        page.fill("input[name=name]", NAME)
         page.fill("input[name=contact]", "+45 1234 5678")
         for code in ("I2", "I4", "I5"):
             page.check(f"input[name={code}][value=yes]")
         page.fill("input[name=I3]", "F20.0")
         for code in ("E1", "E3", "E4", "E5", "E6"):
             page.check(f"input[name={code}][value=no]")
-        _step(page, "screening-form")
+        _step(page, "screening-form", identifying=True)
         page.get_by_role("button", name="Record screening").click()
         page.wait_for_url(f"{base}/participants/BAL-0001/")
         participant = Participant.objects.get()
         assert participant.trial_id == "BAL-0001" and participant.status == "eligible"
         assert "eligible" in page.locator("main").inner_text()
-        assert "Hans Hansen" not in page.content()  # identifying data only on its own page
         _step(page, "screening")
 
         # ... records oral and written consent.
