@@ -46,6 +46,7 @@ def test_choosing_danish_is_kept_for_the_user(demo):
     assert '<html lang="da">' in page
     assert "<h1>I dag</h1>" in page and "Log ud" in page and ">Deltagere</a>" in page
     assert '<option value="da" selected>Dansk</option>' in page
+    assert 'data-sort="Sortér efter denne kolonne"' in page  # the words the page's script shows
     # Another browser, whose own language is English: the user's choice wins once they log in.
     other = logged_in(HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
     assert "<h1>I dag</h1>" in other

@@ -3,8 +3,8 @@
 A heuristic scan, strict enough to catch a regression: in each template of the user interface, text with
 letters outside {% translate %}/{% blocktranslate %} (and outside HTML tags, template tags, variables,
 comments, <script> and <style>) fails, and so do the visible attributes aria-label, title, placeholder and
-alt when their literal part has letters. Protocol and instrument content reaches templates as variables, so
-it is not affected. ALLOWED lists the few literal texts that are the same in every language.
+alt (and the data-working/data-filter texts the page's script shows) when their literal part has
+letters. Protocol and instrument content reaches templates as variables, so it is not affected. ALLOWED lists the few literal texts that are the same in every language.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ ALLOWED = {
 PUNCTUATION = " \n;:,.·()…"
 LETTERS = re.compile(r"[^\W\d_]")
 ENTITY = re.compile(r"&[a-zA-Z]+;|&#\d+;")
-VISIBLE_ATTRIBUTE = re.compile(r'\b(?:aria-label|title|placeholder|alt)="([^"]*)"')
+VISIBLE_ATTRIBUTE = re.compile(r'\b(?:aria-label|title|placeholder|alt|data-working|data-filter)="([^"]*)"')
 SKIPPED_BLOCKS = {
     "comment": "endcomment",
     "blocktranslate": "endblocktranslate",

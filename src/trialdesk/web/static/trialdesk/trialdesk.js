@@ -44,6 +44,11 @@
     header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
   }
 
+  // The page's language: base.html puts the translated words on <body> (a script-free way under the CSP).
+  function text(name, english) {
+    return (document.body && document.body.dataset[name]) || english;
+  }
+
   function makeSortable(table) {
     var headRow = table.tHead && table.tHead.rows[0];
     if (!headRow || !table.tBodies[0] || table.tBodies[0].rows.length < 2) return;
@@ -53,7 +58,7 @@
       button.type = "button";
       button.className = "sort";
       while (th.firstChild) button.appendChild(th.firstChild);
-      button.setAttribute("title", "Sort by this column");
+      button.setAttribute("title", text("sort", "Sort by this column"));
       th.appendChild(button);
       button.addEventListener("click", function () { sortBy(table, index, th); });
     });
@@ -70,7 +75,7 @@
     box.className = "table-filter";
     var label = document.createElement("label");
     label.htmlFor = id;
-    label.textContent = table.getAttribute("data-filter") || "Filter rows";
+    label.textContent = table.getAttribute("data-filter") || text("filterRows", "Filter rows");
     var input = document.createElement("input");
     input.type = "search";
     input.id = id;
@@ -90,7 +95,9 @@
         row.hidden = !match;
         if (match) shown += 1;
       });
-      count.textContent = needle ? shown + " of " + body.rows.length + " rows" : "";
+      count.textContent = needle
+        ? text("rowsShown", "%(shown)s of %(total)s rows").replace("%(shown)s", shown).replace("%(total)s", body.rows.length)
+        : "";
     });
   }
 
@@ -121,7 +128,7 @@
         window.setTimeout(function () {
           link.removeAttribute("aria-busy");
           var note = link.nextElementSibling;
-          if (note && note.className === "working") note.textContent = "The download should have started.";
+          if (note && note.className === "working") note.textContent = text("downloadStarted", "The download should have started.");
         }, 15000);
       });
     });

@@ -14,7 +14,8 @@
   };
   const update = () => {
     const marked = rows.filter((row) => radios(row).some((radio) => radio.checked)).length;
-    count.textContent = marked + " of " + rows.length + " marked";
+    const words = count.dataset.template || "%(marked)s of %(total)s marked"; // translated by the template
+    count.textContent = words.replace("%(marked)s", marked).replace("%(total)s", rows.length);
   };
   form.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || !event.target.closest) return;
