@@ -4,7 +4,8 @@ A heuristic scan, strict enough to catch a regression: in each template of the u
 letters outside {% translate %}/{% blocktranslate %} (and outside HTML tags, template tags, variables,
 comments, <script> and <style>) fails, and so do the visible attributes aria-label, title, placeholder and
 alt (and the data-working/data-filter texts the page's script shows) when their literal part has
-letters. Protocol and instrument content reaches templates as variables, so it is not affected. ALLOWED lists the few literal texts that are the same in every language.
+letters. Protocol and instrument content reaches templates as variables, so it is not affected.
+ALLOWED lists the few literal texts that are the same in every language.
 """
 
 from __future__ import annotations
