@@ -45,7 +45,8 @@ def test_choosing_danish_is_kept_for_the_user(demo):
     page = client.get("/").content.decode()
     assert '<html lang="da">' in page
     assert "<h1>I dag</h1>" in page and "Log ud" in page and ">Deltagere</a>" in page
-    assert '<option value="da" selected>Dansk</option>' in page
+    assert '<option value="da" selected lang="da">Dansk</option>' in page
+    assert '<option value="en" lang="en">English</option>' in page  # each language in its own name
     assert 'data-sort="Sortér efter denne kolonne"' in page  # the words the page's script shows
     # Another browser, whose own language is English: the user's choice wins once they log in.
     other = logged_in(HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
