@@ -12,6 +12,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -56,14 +57,17 @@ def _verify(request, device: TOTPDevice, token: str) -> tuple[TOTPDevice | None,
     allowed, details = device.verify_is_allowed()
     if not allowed:
         until = details.get("locked_until") if details else None
-        wait = f" Wait until {until:%H:%M:%S} before trying again." if until else ""
-        return None, f"Too many wrong codes.{wait}"
+        wait = ""
+        if until:
+            wait = " " + _("Wait until %(time)s before trying again.") % {"time": f"{until:%H:%M:%S}"}
+        return None, _("Too many wrong codes.") + wait
     if not (token.isdigit() and len(token) == device.digits):
         device.throttle_increment()
-        return None, f"Enter the {device.digits}-digit code your authenticator app shows now."
+        digits = {"digits": device.digits}
+        return None, _("Enter the %(digits)s-digit code your authenticator app shows now.") % digits
     verified = django_otp.verify_token(request.user, device.persistent_id, token)
     if verified is None:
-        return None, "That code is not right. Check the time on your phone and enter the code shown now."
+        return None, _("That code is not right. Check the time on your phone and enter the code shown now.")
     return verified, ""
 
 
