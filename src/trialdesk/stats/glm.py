@@ -151,8 +151,12 @@ def _sm_family(family: str, theta: float | None = None) -> sm.families.Family:
 
 
 def _irls(design: Design, family: str, offset: np.ndarray | None, theta: float | None = None,
-          start: np.ndarray | None = None) -> tuple[Any, list[str]]:
-    """One statsmodels IRLS fit; warnings (separation, non-convergence) become messages."""
+          start: np.ndarray | None = None, *, reported: bool = True) -> tuple[Any, list[str]]:
+    """One statsmodels IRLS fit; warnings (separation, non-convergence) become messages.
+
+    ``reported=False`` (the negative binomial's inner fits, whose deviances nobody reads) skips the
+    null deviance, which statsmodels gets by fitting the intercept-only model: a second IRLS per call.
+    """
     y = design.y if design.trials is None else design.y / design.trials
     weights = None if design.trials is None else design.trials
     model = sm.GLM(y, design.X, family=_sm_family(family, theta), offset=offset, var_weights=weights)
@@ -160,7 +164,9 @@ def _irls(design: Design, family: str, offset: np.ndarray | None, theta: float |
         warnings.simplefilter("always")
         fit = model.fit(start_params=start, maxiter=100, tol=1e-10)
         # statsmodels computes these lazily; evaluate them here so overflow under separation is caught
-        _ = (fit.llf, fit.bse, fit.deviance, fit.null_deviance, fit.fittedvalues)
+        _ = (fit.llf, fit.bse, fit.deviance, fit.fittedvalues)
+        if reported:
+            _ = fit.null_deviance
     messages = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))
     if any(issubclass(w.category, RuntimeWarning) for w in caught) or not np.all(np.isfinite(fit.bse)):
         messages.append("numerical overflow in the fit: fitted values at the boundary (perfect separation "
@@ -260,7 +266,7 @@ def fit_nb(data: pd.DataFrame, formula: str, offset: str | np.ndarray | pd.Serie
     _check_outcome(design, "negative binomial")
     off = offset_values(data, offset, design.index)
     y = design.y
-    fit, messages = _irls(design, "poisson", off)
+    fit, messages = _irls(design, "poisson", off, reported=False)
     mu = np.asarray(fit.fittedvalues, float)
     theta, _, theta_ok = theta_ml(y, mu, limit=maxit)
     d1 = np.sqrt(2 * max(1.0, float(fit.df_resid)))
@@ -268,7 +274,8 @@ def fit_nb(data: pd.DataFrame, formula: str, offset: str | np.ndarray | pd.Serie
     previous, step, it = loglik + 2 * d1, 1.0, 0
     while it < maxit and (abs(previous - loglik) / d1 + abs(step)) > epsilon:
         it += 1
-        fit, more = _irls(design, "negative binomial", off, theta=theta, start=np.asarray(fit.params))
+        fit, more = _irls(design, "negative binomial", off, theta=theta, start=np.asarray(fit.params),
+                          reported=False)
         messages += more
         old = theta
         theta, _, theta_ok = theta_ml(y, mu, limit=maxit)
