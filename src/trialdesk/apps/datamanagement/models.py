@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
 
@@ -18,7 +19,7 @@ class Query(models.Model):
     """A question to the site about one field of one participant's data (a discrepancy)."""
 
     STATUSES = ((OPEN, "open"), (ANSWERED, "answered"), (CLOSED, "closed"))
-    ORIGINS = (("manual", "raised by hand"), ("automatic", "raised by an edit check"))
+    ORIGINS = (("manual", _("raised by hand")), ("automatic", _("raised by an edit check")))
 
     participant = models.ForeignKey("participants.Participant", on_delete=models.PROTECT, related_name="+")
     site = models.ForeignKey(
@@ -63,11 +64,11 @@ class QueryMessage(models.Model):
     """One entry in a query's thread; the thread is kept whole through every re-opening."""
 
     KINDS = (
-        ("raise", "raised"),
-        ("answer", "answered"),
-        ("close", "closed"),
-        ("reopen", "re-opened"),
-        ("auto-close", "closed by the edit check"),
+        ("raise", _("raised")),
+        ("answer", _("answered")),
+        ("close", _("closed")),
+        ("reopen", _("re-opened")),
+        ("auto-close", _("closed by the edit check")),
     )
 
     query = models.ForeignKey(Query, on_delete=models.PROTECT, related_name="messages")

@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AllocationList(models.Model):
     """A stratified allocation sequence, uploaded or generated in the app; one list is active at a time."""
 
-    SOURCES = (("generated", "generated in trialdesk"), ("uploaded", "uploaded CSV"))
+    SOURCES = (("generated", _("generated in trialdesk")), ("uploaded", _("uploaded CSV")))
 
     label = models.CharField(max_length=200)
     source = models.CharField(max_length=10, choices=SOURCES)
