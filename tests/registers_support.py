@@ -60,6 +60,6 @@ def all_stored_text() -> str:
     chunks = []
     with connection.cursor() as cursor:
         for table in ("registers_registerimport", "registers_registerevent", "ledger_ledgerentry"):
-            cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed table names
+            cursor.execute(f"SELECT * FROM {table}")
             chunks.extend(str(value) for row in cursor.fetchall() for value in row)
     return "\n".join(chunks)
