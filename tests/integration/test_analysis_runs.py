@@ -120,6 +120,10 @@ def test_blinded_roles_cannot_reach_closed_report_or_arm_split_dashboard(built):
     assert statistician.get(f"/analysis/runs/{run.pk}/").status_code == 200
 
 
+# The worker is its own actor: it commits each task and closes its connection between polls, as a separate
+# process would, so this test runs outside the per-test transaction (it is the module's last test: the
+# table flush afterwards only precedes the module's own clean-up).
+@pytest.mark.django_db(transaction=True)
 def test_a_queued_run_is_picked_up_by_the_worker(built, settings):
     snapshot = take_snapshot(_ctx(), "lock", blinded=False)
     run = services.enqueue(services.create_run(_ctx(), snapshot.id))
