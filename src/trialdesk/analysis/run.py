@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
@@ -35,6 +33,7 @@ from trialdesk.analysis.sensitivity import primary_sensitivity
 from trialdesk.errors import UserError
 from trialdesk.instruments import get_library
 from trialdesk.reporting.consort import count_consort
+from trialdesk.stats.results import json_safe
 
 if TYPE_CHECKING:
     from trialdesk.protocol import Protocol
@@ -356,21 +355,9 @@ def _run(
     return results
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def to_json(results: Mapping[str, Any]) -> str:
     """The results as canonical JSON text: sorted keys, no NaN (null instead), a final newline."""
     return (
-        json.dumps(_clean(dict(results)), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+        json.dumps(json_safe(dict(results)), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
         + "\n"
     )

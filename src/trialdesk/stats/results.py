@@ -58,12 +58,12 @@ def coefficient_table(
     })
 
 
-def _clean(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON-safe: numpy scalars to Python, non-finite floats to None."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -121,7 +121,7 @@ class ModelResult:
         for name, table in self.tables.items():
             out[name] = table.to_dict(orient="records")
         out.update(self.extra)
-        return _clean(out)
+        return json_safe(out)
 
     def _header(self) -> list[tuple[str, str]]:
         rows = [("model", self.model), ("method", self.method), ("formula", self.formula),
