@@ -5,6 +5,7 @@ import datetime as dt
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 import intervention_support as imr
 from enrolment_support import TEST_KEY, TEST_PASSWORD
@@ -66,9 +67,12 @@ def test_attendance_for_ten_with_the_keyboard_alone_updates_the_dose_table(live_
     assert page.locator("#marked-count").inner_text() == "10 of 10 marked"
     screenshot(page, "attendance-ten-marked")
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{base}/imr/sessions/{session.pk}/")
+    # Saved in place (htmx): the register stays on screen with the message; focus stays on the mark.
+    expect(page.locator("#saved")).to_contain_text("Attendance saved: 7 of 10 present.")
     seconds = time.perf_counter() - started
-    assert "Attendance saved: 7 of 10 present." in page.content()
+    assert page.evaluate("document.activeElement.id") == "mark-10-n"
+    expect(page.locator("#live-status")).to_have_text("Attendance saved: 7 of 10 present.")
+    screenshot(page, "attendance-saved-in-place")
 
     expected = dict(zip(ids, "ppnpappppn", strict=True))
     names = {"p": "present", "n": "absent_with_notice", "a": "absent_without_notice"}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_noop
 
 
 class AnalysisRun(models.Model):
     QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-    STATUSES = ((QUEUED, "queued"), (RUNNING, "running"), (DONE, "done"), (FAILED, "failed"))
+    # Marked for the catalogue (pages show them with {% translate run.status %}); stored as they are.
+    STATUSES = ((QUEUED, gettext_noop("queued")), (RUNNING, gettext_noop("running")),
+                (DONE, gettext_noop("done")), (FAILED, gettext_noop("failed")))
 
     snapshot = models.ForeignKey("snapshots.Snapshot", on_delete=models.PROTECT, related_name="analysis_runs")
     status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from trialdesk.apps.accounts.permissions import allowed
 from trialdesk.apps.ledger.services import Context
 from trialdesk.errors import UserError
+from trialdesk.web.partials import render_page
 
 from . import dashboards, services
 from .models import AnalysisRun
@@ -52,9 +53,10 @@ def runs(request):
 def run(request, pk: int):
     _need(request, "run-analysis")
     found = get_object_or_404(AnalysisRun.objects.select_related("snapshot"), pk=pk)
-    return render(
+    return render_page(
         request,
         "analysis/run.html",
+        "analysis/_run_progress.html",
         {
             "run": found,
             "percent": round(100 * found.progress),

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods
 from trialdesk.apps.accounts.permissions import allowed, scope
 from trialdesk.apps.trial.models import Site
 from trialdesk.errors import UserError
+from trialdesk.web.partials import render_page
 
 from . import services
 from .forms import PersonalDataForm, StatusForm
@@ -26,7 +27,7 @@ def participant_list(request):
     status = request.GET.get("status", "")
     if status in {s.value for s in State}:
         participants = participants.filter(status=status)
-    return render(request, "participants/list.html", {
+    return render_page(request, "participants/list.html", "participants/_results.html", {
         "participants": participants, "sites": sites, "chosen": chosen, "status": status,
         "states": [(s.value, s.label) for s in State],
     })  # fmt: skip

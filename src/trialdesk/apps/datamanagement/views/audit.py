@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import render
 
 from trialdesk import clock
 from trialdesk.apps.ledger.models import CHANNELS
 from trialdesk.errors import UserError
+from trialdesk.web.partials import render_page
 
 from ..audit import AuditFilter, csv_lines, entries_for, reviewable
 from .common import errors_of, require
@@ -29,7 +29,7 @@ def review(request):
     entries = entries_for(request.user, audit_filter) if not errors else reviewable(request.user).none()
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     entities = reviewable(request.user).order_by("entity").values_list("entity", flat=True).distinct()
-    return render(request, "datamanagement/audit.html", {
+    return render_page(request, "datamanagement/audit.html", "datamanagement/_audit_review.html", {
         "page": page, "filter": audit_filter, "params": request.GET, "errors": errors,
         "channels": CHANNELS, "entities": list(entities), "query_string": audit_filter.query_string(),
     }, status=400 if errors else 200)  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -14,6 +16,7 @@ from trialdesk.apps.accounts.permissions import allowed
 from trialdesk.apps.assessments.models import Visit
 from trialdesk.errors import UserError
 from trialdesk.instruments import get_library
+from trialdesk.web.partials import render_page, wants_partial
 
 from .. import queries
 from ..models import Query
@@ -39,8 +42,10 @@ def query_list(request):
     if site:
         shown = shown.filter(site__code=site)
     page = Paginator(shown, 50).get_page(request.GET.get("page"))
-    return render(request, "datamanagement/queries.html", {
-        "page": page, "status": status, "site": site, "summaries": queries.site_summaries(visible),
+    query_string = urlencode({"status": status, **({"site": site} if site else {})})
+    return render_page(request, "datamanagement/queries.html", "datamanagement/_query_results.html", {
+        "page": page, "status": status, "site": site, "query_string": query_string,
+        "summaries": queries.site_summaries(visible) if not wants_partial(request) else [],
         "may_raise": allowed(request.user, "manage-queries"),
     })  # fmt: skip
 
@@ -84,23 +89,28 @@ def query_detail(request, pk: int):
     if query is None:
         raise Http404("no such query among yours")
     errors: dict[str, str] = {}
-    problem = ""
+    problem = done = ""
     if request.method == "POST":
         action = ACTIONS.get(request.POST.get("action", ""))
         if action is None:
-            problem = "unknown action"
+            problem = _("unknown action")
         else:
             try:
                 action(query, web_context(request), user=request.user, text=request.POST.get("text", ""))
             except UserError as refused:
                 errors, problem = errors_of(refused)
             else:
-                messages.success(request, _("Query #%(number)s updated.") % {"number": query.pk})
-                return redirect("datamanagement:query", pk=query.pk)
-    return render(request, "datamanagement/query.html", {
-        "query": query, "thread": query.messages.all(), "errors": errors, "problem": problem,
+                done = _("Query #%(number)s updated.") % {"number": query.pk}
+                if not wants_partial(request):
+                    messages.success(request, done)
+                    return redirect("datamanagement:query", pk=query.pk)
+                # htmx: the updated thread and actions replace the old ones in place.
+                query.refresh_from_db()
+    return render_page(request, "datamanagement/query.html", "datamanagement/_query_work.html", {
+        "query": query, "thread": query.messages.all(), "errors": errors, "problem": problem, "done": done,
         "may_answer": allowed(request.user, "answer-queries", query) and query.status == "open",
-        "may_manage": allowed(request.user, "manage-queries", query), "text": request.POST.get("text", ""),
+        "may_manage": allowed(request.user, "manage-queries", query),
+        "text": "" if done else request.POST.get("text", ""),
     }, status=400 if errors or problem else 200)  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from trialdesk.errors import UserError
+from trialdesk.web.partials import render_page, wants_partial
 
 from .. import services
 from ..forms import CancelForm, HoldForm, RescheduleForm, facilitator_choices
@@ -106,33 +107,37 @@ def attendance(request, pk: int):
     session = session_for(request, pk)
     members = services.members_on(session.group, local_date(session.starts_at))
     stored = {a.participant_id: a.status for a in session.attendance.all()}
-    problem = ""
+    problem = done = ""
     if request.method == "POST":
         marks = {m.participant.trial_id: request.POST.get(m.participant.trial_id, "") for m in members}
         unmarked = [t for t, s in marks.items() if not s]
         try:
             if unmarked:
-                raise UserError(
-                    f"attendance rule: every member must be marked; missing {', '.join(unmarked)}"
-                )
+                raise UserError(_("attendance rule: every member must be marked; missing %(trial_ids)s")
+                                % {"trial_ids": ", ".join(unmarked)})
             services.record_attendance(session, marks, context_for(request), request.POST.get("reason", ""))
         except UserError as refused:
             problem = str(refused)
-            stored = {m.participant_id: marks[m.participant.trial_id] for m in members}
         else:
             present = sum(1 for s in marks.values() if s == Attendance.PRESENT)
-            messages.success(request, _("Attendance saved: %(present)s of %(total)s present.")
-                             % {"present": present, "total": len(marks)})
-            return redirect("intervention:session", pk=pk)
+            done = _("Attendance saved: %(present)s of %(total)s present.") % {
+                "present": present, "total": len(marks)}
+            if not wants_partial(request):
+                messages.success(request, done)
+                return redirect("intervention:session", pk=pk)
+        # Show the marks as sent: refused ones to correct, saved ones (htmx: the register stays open).
+        stored = {m.participant_id: marks[m.participant.trial_id] for m in members}
     rows = [(m.participant, stored.get(m.participant_id, "")) for m in members]
-    return render(
+    return render_page(
         request,
         "intervention/attendance.html",
+        "intervention/_attendance_form.html",
         {
             "session": session,
             "group": session.group,
             "rows": rows,
             "problem": problem,
+            "done": done,
             "choices": [(code, label, KEYS[code]) for code, label in Attendance.CHOICES],
             "editing": bool(session.attendance.exists()),
         },

@@ -7,6 +7,9 @@
  *    typed text, with a live count of the rows shown.
  * 3. Long jobs: a form or link marked data-working="message" shows that message (and disables the
  *    button) once submitted or followed, so a slow import, export or report never looks stuck.
+ * 4. Parts of pages updated by htmx (hx-get/hx-post, see trialdesk/web/partials.py) get 1 and 2 again,
+ *    are marked busy while loading, keep keyboard focus (on the updated region when the focused element
+ *    was replaced), and fall back to a whole page when the answer is not a part of this one.
  */
 (function () {
   "use strict";
@@ -50,6 +53,8 @@
   }
 
   function makeSortable(table) {
+    if (table.hasAttribute("data-enhanced")) return;
+    table.setAttribute("data-enhanced", "");
     var headRow = table.tHead && table.tHead.rows[0];
     if (!headRow || !table.tBodies[0] || table.tBodies[0].rows.length < 2) return;
     Array.prototype.forEach.call(headRow.cells, function (th, index) {
@@ -110,8 +115,15 @@
     element.setAttribute("aria-busy", "true");
   }
 
-  function markLongJobs() {
-    document.querySelectorAll("form[data-working]").forEach(function (form) {
+  function once(element, name) {
+    if (element.hasAttribute(name)) return false;
+    element.setAttribute(name, "");
+    return true;
+  }
+
+  function markLongJobs(root) {
+    root.querySelectorAll("form[data-working]").forEach(function (form) {
+      if (!once(form, "data-working-ready")) return;
       form.addEventListener("submit", function () {
         form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) {
           // Disabled after the submit event, so the pressed button's name still reaches the server.
@@ -120,7 +132,8 @@
         working(form, form.getAttribute("data-working"));
       });
     });
-    document.querySelectorAll("a[data-working]").forEach(function (link) {
+    root.querySelectorAll("a[data-working]").forEach(function (link) {
+      if (!once(link, "data-working-ready")) return;
       link.addEventListener("click", function () {
         if (link.getAttribute("aria-busy") === "true") return;
         working(link, link.getAttribute("data-working"));
@@ -134,16 +147,89 @@
     });
   }
 
-  function enhance() {
-    document.querySelectorAll("main table").forEach(function (table) {
-      if (table.hasAttribute("data-plain") || table.closest("form") ||
-          table.querySelector("input, select, textarea, button")) return;
+  function enhance(root) {
+    root = root && root.querySelectorAll ? root : document;
+    var tables = Array.prototype.slice.call(root.querySelectorAll("table"));
+    if (root.matches && root.matches("table")) tables.push(root);
+    tables.forEach(function (table) {
+      if (!table.closest("main") || table.hasAttribute("data-plain") || table.closest("form") ||
+          table.querySelector("input, select, textarea, button") || table.hasAttribute("data-enhanced")) return;
       makeSortable(table);
       addFilter(table);
     });
-    markLongJobs();
+    markLongJobs(root);
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", enhance);
-  else enhance();
+  // htmx: the region a request will replace is busy until the answer is in.
+  function busy(event, on) {
+    var target = event.detail && event.detail.target;
+    if (!target) return;
+    if (on) target.setAttribute("aria-busy", "true");
+    else target.removeAttribute("aria-busy");
+  }
+
+  function samePath(a, b) {
+    return new URL(a, window.location.href).pathname === new URL(b, window.location.href).pathname;
+  }
+
+  function htmxEvents() {
+    var body = document.body;
+    body.addEventListener("htmx:load", function (event) { enhance(event.target); });
+    body.addEventListener("htmx:beforeRequest", function (event) { busy(event, true); });
+    body.addEventListener("htmx:afterRequest", function (event) { busy(event, false); });
+    // An answer from another address (the session expired and the login page answered, or the page
+    // moved on) is a whole page: show it as one rather than inside this page.
+    var focusedRegion = null;
+    body.addEventListener("htmx:beforeSwap", function (event) {
+      var xhr = event.detail.xhr;
+      if (xhr && xhr.responseURL && !samePath(xhr.responseURL, event.detail.pathInfo.requestPath)) {
+        event.detail.shouldSwap = false;
+        window.location.assign(xhr.responseURL);
+        return;
+      }
+      var target = event.detail.target;
+      focusedRegion = target && target.id && target.contains(document.activeElement) ? target.id : null;
+    });
+    // htmx puts focus back on an element with the same id; when the focused element is gone (a button
+    // that no longer applies), focus the updated region rather than leaving it at the page's top.
+    body.addEventListener("htmx:afterSettle", function () {
+      var region = focusedRegion && document.getElementById(focusedRegion);
+      var active = document.activeElement;
+      focusedRegion = null;
+      if (region && (!active || active === document.body)) {
+        if (!region.hasAttribute("tabindex")) region.setAttribute("tabindex", "-1");
+        region.focus({ preventScroll: true });
+      }
+    });
+    // Refused or failed (403, 404, 500, no connection): a GET is shown as the whole page the server
+    // answers; a POST stored nothing, so say so where the user is.
+    function failed(event) {
+      var detail = event.detail;
+      var verb = (detail.requestConfig && detail.requestConfig.verb) || "get";
+      // Polling (a job's progress) simply tries again at its next tick.
+      if (detail.elt && /\bevery\b/.test(detail.elt.getAttribute("hx-trigger") || "")) return;
+      if (verb === "get" && detail.pathInfo) {
+        window.location.assign(detail.pathInfo.requestPath);
+        return;
+      }
+      var live = document.getElementById("live-status");
+      var message = text("updateFailed", "The page could not be updated; nothing has changed. Reload the page and try again.");
+      var note = document.createElement("p");
+      note.className = "error";
+      note.setAttribute("role", "alert");
+      note.textContent = message;
+      (detail.elt || body).insertAdjacentElement("afterend", note);
+      if (live) live.textContent = message;
+    }
+    body.addEventListener("htmx:responseError", failed);
+    body.addEventListener("htmx:sendError", failed);
+  }
+
+  function start() {
+    enhance(document);
+    htmxEvents();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
