@@ -5,6 +5,8 @@ the plan's model parts end as notes, while the CONSORT counts, which need no mod
 counts queried straight from the database.
 """
 
+import datetime as dt
+import json
 import os
 
 import pytest
@@ -12,13 +14,16 @@ from django.test import Client
 
 import snapshots_support as trial
 from enrolment_support import TEST_KEY, user
+from trialdesk import clock
 from trialdesk.apps.analysis import services
 from trialdesk.apps.analysis.models import AnalysisRun
+from trialdesk.apps.datamanagement.locks import lock
 from trialdesk.apps.ledger.services import Context
 from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import Participant, StatusEvent
 from trialdesk.apps.randomisation.models import Allocation
 from trialdesk.apps.screening.models import Screening
+from trialdesk.apps.snapshots.models import Snapshot
 from trialdesk.apps.snapshots.snapshot import snapshot_dir, take_snapshot
 from trialdesk.cli import main
 from trialdesk.errors import UserError
@@ -70,6 +75,62 @@ def test_a_tampered_snapshot_is_refused_naming_the_file(built, capsys):
     assert run.status == AnalysisRun.FAILED and "scores.parquet" in run.error
 
 
+LOCKED_AT = dt.datetime(2014, 12, 31, 12, 0, tzinfo=dt.UTC)
+
+
+def _lock(built):
+    return lock("database", Context(actor="dina", channel="web"), user=built["data_manager"],
+                reason="end of follow-up")  # fmt: skip
+
+
+def test_the_database_locks_blinded_snapshot_is_refused_saying_how_to_take_the_unblinded_one(built, capsys):
+    with clock.frozen(LOCKED_AT):
+        made = _lock(built)
+        blinded = Snapshot.objects.get(pk=made.snapshot_id)
+        assert blinded.blinded
+        for args in (["analyse"], ["analyse", "--json", "--snapshot", blinded.id], ["report", "--no-pdf"]):
+            assert main(args) == 2, args
+            lines = capsys.readouterr().err.strip().splitlines()
+            assert len(lines) == 1, lines
+            assert lines[0].startswith(f"error: snapshot {blinded.id} (database lock {made.pk}) is blinded")
+            assert "`trialdesk snapshot take --unblinded --user NAME --label LABEL`" in lines[0]
+        assert AnalysisRun.objects.count() == 0  # refused before anything is stored
+        # The unblinded statistician takes the analysis snapshot of the locked data, at the same instant.
+        assert main(["snapshot", "take", "--unblinded", "--user", "stan", "--label", "analysis"]) == 0
+        capsys.readouterr()
+        unblinded = Snapshot.objects.get(blinded=False)
+        assert unblinded.taken_at == blinded.taken_at
+        assert main(["analyse", "--json"]) == 0
+    out = capsys.readouterr().out
+    provenance = json.loads(out)["provenance"]
+    assert provenance["snapshot_hash"] == unblinded.manifest_sha256
+    assert provenance["snapshot"] == {
+        "id": unblinded.id,
+        "label": "analysis",
+        "taken_at": LOCKED_AT.isoformat(),
+        "blinded": False,
+        "database_lock": {"id": made.pk, "locked_at": LOCKED_AT.isoformat(), "locked_by": "dina",
+                          "snapshot": blinded.id},
+    }  # fmt: skip
+    assert AnalysisRun.objects.get().snapshot_id == unblinded.id
+
+
+def test_an_older_unblinded_snapshot_is_named_but_not_silently_analysed(built, capsys):
+    with clock.frozen(LOCKED_AT - dt.timedelta(days=90)):
+        interim = take_snapshot(_ctx(), "interim, for the DMC", blinded=False)
+    with clock.frozen(LOCKED_AT):
+        made = _lock(built)
+        assert main(["analyse"]) == 2
+        err = capsys.readouterr().err
+        assert f"snapshot {made.snapshot_id} (database lock {made.pk}) is blinded" in err
+        assert f"the latest unblinded snapshot, {interim.id}, was taken before it" in err
+        assert main(["analyse", "--snapshot", interim.id]) == 0
+    err = capsys.readouterr().err
+    assert f"snapshot {interim.id} (interim, for the DMC), taken while the database was not locked" in err
+    run = AnalysisRun.objects.get()
+    assert run.snapshot_id == interim.id and run.results["provenance"]["snapshot"]["database_lock"] is None
+
+
 def test_consort_counts_match_the_database(built):
     snapshot = take_snapshot(_ctx(), "lock", blinded=False)
     run = services.run_now(_ctx(), snapshot.id)
@@ -83,8 +144,11 @@ def test_consort_counts_match_the_database(built):
         assert consort["analysed"][arm] == consort["allocated"][arm]
     assert sum(consort["allocated"].values()) == consort["randomised"]
     assert Participant.objects.count() >= consort["randomised"]
-    # Six participants cannot carry the models: each part says why instead of failing the run.
-    assert any("primary outcome gaf_f_m9: not analysed" in note for note in run.results["notes"])
+    # Six participants cannot carry the models: each result says why instead of failing the run.
+    primary = run.results["primary"]
+    assert (primary["outcome"], primary["status"]) == ("gaf_f_m9", "not_estimable")
+    assert primary["reason"] and "estimate" not in primary
+    assert f"primary outcome gaf_f_m9 at m9: not estimable: {primary['reason']}" in run.results["notes"]
     assert run.results["provenance"]["snapshot_hash"] == snapshot.manifest_sha256
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from trialdesk.analysis.estimability import NotEstimable
 from trialdesk.analysis.frames import ARM, ID, Arms
 from trialdesk.stats import blinding_indices, guess_table, icc
 
@@ -22,16 +23,16 @@ def _interval(row: pd.Series) -> dict[str, Any]:
     }
 
 
-def blinding_index(guesses: pd.DataFrame | None, frame: pd.DataFrame, arms: Arms) -> dict[str, Any] | None:
-    """Bang's index per arm and James' index over every recorded guess (all visits); None without guesses."""
+def blinding_index(guesses: pd.DataFrame | None, frame: pd.DataFrame, arms: Arms) -> dict[str, Any]:
+    """Bang's index per arm and James' index over every recorded guess (all visits)."""
     if guesses is None or guesses.empty:
-        return None
+        raise NotEstimable("no assessor has recorded a guess of allocation")
     arm_of = dict(zip(frame[ID], frame[ARM], strict=True))
     data = pd.DataFrame(
         {ARM: guesses["trial_id"].astype(str).map(arm_of), "guess": guesses["guess"].astype(str)}
     ).dropna(subset=[ARM])
     if data.empty:
-        return None
+        raise NotEstimable("no recorded guess is about a participant in the analysis")
     counts = guess_table(data, ARM, "guess", arms.treated, control=arms.control, dont_know=DONT_KNOW)
     table = blinding_indices(counts, arms=(arms.treated, arms.control))
     bang = {str(r["arm"]): _interval(r) for _, r in table[table["index"] == "Bang"].iterrows()}
@@ -48,10 +49,10 @@ def blinding_index(guesses: pd.DataFrame | None, frame: pd.DataFrame, arms: Arms
     }
 
 
-def fidelity_agreement(fidelity: pd.DataFrame | None) -> dict[str, Any] | None:
+def fidelity_agreement(fidelity: pd.DataFrame | None) -> dict[str, Any]:
     """ICC(2,1) of the fidelity score over sessions rated twice (first rating vs its double)."""
     if fidelity is None or fidelity.empty:
-        return None
+        raise NotEstimable("no session has a fidelity rating")
     doubles = fidelity[fidelity["double_of"].notna() & (fidelity["double_of"].astype(str) != "")]
     first = fidelity.set_index(fidelity["rating_id"].astype(str))["score"]
     pairs = pd.DataFrame(
@@ -62,7 +63,7 @@ def fidelity_agreement(fidelity: pd.DataFrame | None) -> dict[str, Any] | None:
         }
     ).dropna()
     if len(pairs) < 2:
-        return None
+        raise NotEstimable(f"{len(pairs)} session(s) rated twice; inter-rater agreement needs at least 2")
     pairs = pairs.sort_values("id", kind="mergesort")
     table = icc(pairs[["first", "second"]].to_numpy())
     row = table[table["type"] == "ICC(2,1)"].iloc[0]

@@ -19,6 +19,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from trialdesk.analysis import frames
+from trialdesk.analysis.estimability import Once, estimate, refused, require_per_arm
+from trialdesk.analysis.estimability import part as part_of
 from trialdesk.analysis.indices import blinding_index, fidelity_agreement
 from trialdesk.analysis.primary import (
     PrimaryModel,
@@ -28,7 +30,13 @@ from trialdesk.analysis.primary import (
     prepare,
     single_fit,
 )
-from trialdesk.analysis.secondary import ancova_rows, mmrm_estimates, nb_estimate, register_frame
+from trialdesk.analysis.secondary import (
+    ancova_at,
+    mmrm_estimates,
+    nb_estimate,
+    register_frame,
+    visit_imputation,
+)
 from trialdesk.analysis.sensitivity import primary_sensitivity
 from trialdesk.errors import UserError
 from trialdesk.instruments import get_library
@@ -68,6 +76,7 @@ class _Runner:
         self.arms = frames.arms_of(self.frame, protocol, self.tables)
         self.baseline = next(v.code for v in sorted(protocol.visits, key=lambda v: v.month))
         self.seeds: dict[str, int] = {"run": seed}
+        self.notes: list[str] = []  # one line per result that could not be estimated
 
     # -- helpers -------------------------------------------------------------------------------
     def plan_for(self, outcome: str) -> AnalysisPlan:
@@ -113,12 +122,12 @@ class _Runner:
     def primary(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         outcome = self.protocol.primary_outcome
         plan = self.plan_for(outcome.code)
-        if outcome.instrument is None:
-            raise UserError(
-                f"primary outcome {outcome.code} is not an instrument score; the runner "
-                "analyses instrument scores as primary outcomes"
-            )
         visit = outcome.visits[0]
+        what = f"primary outcome {outcome.code} at {visit}"
+        base = self.base(outcome, visit, plan, missing_data={"method": plan.missing_data.method})
+        if outcome.instrument is None:
+            why = "the runner analyses instrument scores as primary outcomes; this one is not"
+            return estimate(base, refused(why), what, self.notes), []
         visits = self.visits_of(outcome.instrument)
         scored = frames.with_scores(
             self.frame, self.tables, outcome.instrument, outcome.score or "total", visits
@@ -133,45 +142,48 @@ class _Runner:
         n_observed = {
             a: int(observed.loc[observed[frames.ARM] == a, "y"].notna().sum()) for a in self.arms.contrast
         }
+        base.update(n=len(observed), n_observed=n_observed, term=model.term, formula=model.formula)
         imputation = None
         if plan.missing_data.method == "mi":
-            self.report(0.05, f"imputing {outcome.code} (m = {plan.missing_data.imputations})")
-            imputation = imputation_for(wide, plan, visits, self.plan_seed(plan))
-            m = imputation.m
-            found = pooled_fit(
-                model,
-                imputation,
-                prepare_one,
-                lambda i: self.report(0.05 + 0.45 * i / m, f"primary model, imputation {i}/{m}"),
-                columns=(visit, self.baseline),
+            seed = self.plan_seed(plan)
+            imputation = Once(
+                lambda: imputation_for(wide, plan, visits, seed), "the multiple imputation failed"
             )
-            effect, means = found["effect"], found["means"]
-            missing = {
-                "method": "mi",
-                "m": m,
-                "seed": imputation.seed,
-                "dfcom": found["dfcom"],
-                "algorithm": imputation.algorithm_version,
-                "fmi": effect["fmi"],
+
+        def fit() -> dict[str, Any]:
+            require_per_arm(n_observed, f"{outcome.label} at {visit}")
+            if imputation is not None:
+                self.report(0.05, f"imputing {outcome.code} (m = {plan.missing_data.imputations})")
+                imputed = imputation()
+                m = imputed.m
+                found = pooled_fit(
+                    model,
+                    imputed,
+                    prepare_one,
+                    lambda i: self.report(0.05 + 0.45 * i / m, f"primary model, imputation {i}/{m}"),
+                    columns=(visit, self.baseline),
+                )
+                missing = {
+                    "method": "mi",
+                    "m": m,
+                    "seed": imputed.seed,
+                    "dfcom": found["dfcom"],
+                    "algorithm": imputed.algorithm_version,
+                    "fmi": found["effect"]["fmi"],
+                }
+            else:
+                found = single_fit(model, observed.dropna(subset=["y"]))
+                missing = {"method": plan.missing_data.method}
+            for arm, mean in found["means"].items():
+                mean["n"] = n_observed[arm]
+            effect = found["effect"]
+            return {
+                **{k: effect[k] for k in ("estimate", "se", "ci_low", "ci_high", "p", "df")},
+                "means": found["means"],
+                "missing_data": missing,
             }
-        else:
-            found = single_fit(model, observed.dropna(subset=["y"]))
-            effect, means = found["effect"], found["means"]
-            missing = {"method": plan.missing_data.method}
-        for arm, mean in means.items():
-            mean["n"] = n_observed[arm]
-        estimate = self.base(
-            outcome,
-            visit,
-            plan,
-            **{k: effect[k] for k in ("estimate", "se", "ci_low", "ci_high", "p", "df")},
-            means=means,
-            n=len(observed),
-            n_observed=n_observed,
-            missing_data=missing,
-            term=model.term,
-            formula=model.formula,
-        )
+
+        result = estimate(base, fit, what, self.notes)
         self.report(0.5, "sensitivity analyses of the primary outcome")
         rows = primary_sensitivity(
             model,
@@ -180,54 +192,74 @@ class _Runner:
             higher_is_better=outcome.direction == "higher_is_better",
             bounds=self.bounds(outcome),
             imputation=imputation,
-            primary=estimate,
+            primary=result,
             step=self.protocol.sample_size.delta / 3,
             threshold=self.protocol.intervention.completer_threshold,
             prepare_one=prepare_one,
             outcome_column=visit,
             baseline_column=self.baseline,
+            base=self.base(outcome, visit, plan),
+            notes=self.notes,
         )
-        sensitivity = [self.base(outcome, visit, plan, **row) for row in rows]
-        return estimate, sensitivity
+        return result, rows
 
     def scores(self, plan: AnalysisPlan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every outcome of an MMRM plan at each of its visits, and the plan's ANCOVA sensitivity rows.
+
+        Outcomes that share an instrument score share its MMRM and its imputations (run once each).
+        """
         estimates: list[dict[str, Any]] = []
         sensitivity: list[dict[str, Any]] = []
         outcomes = [o for o in self.protocol.outcomes if o.code in plan.outcomes and o.instrument]
-        fitted: dict[tuple[str, str], tuple[dict[str, dict[str, Any]], int, dict[str, Any]]] = {}
+        shared: dict[tuple[str, str], tuple[pd.DataFrame, str | None, Once[Any], Once[Any]]] = {}
+        m = self.protocol_m()
         for number, outcome in enumerate(outcomes):
             self.report(0.6 + 0.3 * number / max(len(outcomes), 1), f"secondary outcome {outcome.code}")
             instrument, score = str(outcome.instrument), outcome.score or "total"
             visits = [v for v in self.visits_of(instrument) if v != self.baseline]
             baseline = self.baseline if self.baseline in self.visits_of(instrument) else None
             key = (instrument, score)
-            if key not in fitted:
+            if key not in shared:
                 wide = frames.with_scores(
                     self.frame, self.tables, instrument, score, ([baseline] if baseline else []) + visits
                 )
-                by_visit, n = mmrm_estimates(plan, self.arms, wide, visits, baseline)
-                extra: dict[str, Any] = {}
-                if "complete_case" in plan.sensitivity:
-                    extra["complete_case"] = ancova_rows(plan, self.arms, wide, visits, baseline)
-                if "mi" in plan.sensitivity:
-                    m = self.protocol_m()
-                    seed = self.plan_seed(plan)
-                    extra["mi"] = ancova_rows(plan, self.arms, wide, visits, baseline, seed=seed, m=m)
-                fitted[key] = (by_visit, n, extra)
-            by_visit, n, extra = fitted[key]
+                seed = self.plan_seed(plan) if "mi" in plan.sensitivity else 0
+                shared[key] = (
+                    wide,
+                    baseline,
+                    Once(functools.partial(mmrm_estimates, plan, self.arms, wide, visits, baseline), "MMRM"),
+                    Once(
+                        functools.partial(visit_imputation, plan, wide, visits, baseline, seed=seed, m=m),
+                        "the multiple imputation failed",
+                    ),
+                )
+            wide, baseline, mmrm, imputed = shared[key]
             for visit in outcome.visits:
-                estimates.append(self.base(outcome, visit, plan, **by_visit[visit], n=n))
-                for analysis, rows in extra.items():
+                what = f"{outcome.code} at {visit}"
+                estimates.append(
+                    estimate(
+                        self.base(outcome, visit, plan), functools.partial(_at, mmrm, visit), what, self.notes
+                    )
+                )
+                for analysis in (a for a in ("complete_case", "mi") if a in plan.sensitivity):
                     description = (
                         "ANCOVA at the visit, observed values only"
                         if analysis == "complete_case"
-                        else f"ANCOVA at the visit pooled over {self.protocol_m()} imputations "
+                        else f"ANCOVA at the visit pooled over {m} imputations "
                         "(within arm, predictive mean matching)"
                     )
+                    row = self.base(outcome, visit, plan, analysis=analysis, description=description)
+                    step = functools.partial(
+                        _ancova,
+                        plan,
+                        self.arms,
+                        wide,
+                        visit,
+                        baseline=baseline,
+                        imputed=imputed if analysis == "mi" else None,
+                    )
                     sensitivity.append(
-                        self.base(
-                            outcome, visit, plan, analysis=analysis, description=description, **rows[visit]
-                        )
+                        estimate(row, step, f"sensitivity analysis {analysis} of {what}", self.notes)
                     )
         return estimates, sensitivity
 
@@ -237,43 +269,46 @@ class _Runner:
         return min(primary.missing_data.imputations or 20, 20)
 
     def register(self, plan: AnalysisPlan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        estimates: list[dict[str, Any]] = []
+        sensitivity: list[dict[str, Any]] = []
         register = self.tables.get("register")
-        if register is None or register.empty:
-            return [], []
-        estimates, sensitivity = [], []
-        periods = sorted(set(register["period"].astype(str)))
+        periods = sorted(set(register["period"].astype(str))) if register is not None else []
         with_dose = frames.with_dose(self.frame, self.tables, self.arms)
         for outcome in (o for o in self.protocol.outcomes if o.code in plan.outcomes and o.measure):
             for visit in outcome.visits:
                 period = next((p for p in periods if p.endswith(f"-{visit}")), None)
-                if period is None:
+                fields = {"scale": "ratio", "period": period, "unit": "per person-year"}
+                what = f"{outcome.code} at {visit}"
+                if register is None or period is None:
+                    why = f"the register data have no counting period ending at {visit}"
+                    estimates.append(estimate(self.base(outcome, visit, plan, **fields), refused(why), what,
+                                              self.notes))  # fmt: skip
                     continue
                 data = register_frame(register, with_dose, period, str(outcome.measure))
-                found = nb_estimate(plan, self.arms, data)
-                fields = {"scale": "ratio", "period": period, "unit": "per person-year"}
-                estimates.append(self.base(outcome, visit, plan, **found, **fields))
+                step = functools.partial(nb_estimate, plan, self.arms, data)
+                estimates.append(estimate(self.base(outcome, visit, plan, **fields), step, what, self.notes))
                 if "per_protocol" in plan.sensitivity:
                     keep = (data[frames.ARM] != self.arms.treated) | data["completer"].fillna(False).astype(
                         bool
                     )
-                    pp = nb_estimate(plan, self.arms, data[keep].reset_index(drop=True))
+                    row = self.base(
+                        outcome,
+                        visit,
+                        plan,
+                        **fields,
+                        analysis="per_protocol",
+                        description=f"arm {self.arms.control} and the completers of arm {self.arms.treated}",
+                    )
+                    step = functools.partial(nb_estimate, plan, self.arms, data[keep].reset_index(drop=True))
                     sensitivity.append(
-                        self.base(
-                            outcome,
-                            visit,
-                            plan,
-                            **pp,
-                            **fields,
-                            analysis="per_protocol",
-                            description=f"arm {self.arms.control} and the completers "
-                            f"of arm {self.arms.treated}",
-                        )
+                        estimate(row, step, f"sensitivity analysis per_protocol of {what}", self.notes)
                     )
         return estimates, sensitivity
 
-    def provenance(self, snapshot_hash: str | None) -> dict[str, Any]:
+    def provenance(self, snapshot_hash: str | None, snapshot: Mapping[str, Any] | None) -> dict[str, Any]:
         return {
             "snapshot_hash": snapshot_hash or "",
+            "snapshot": dict(snapshot or {}),
             "protocol_hash": self.protocol.content_hash,
             "trialdesk_version": _version("trialdesk"),
             "algorithm": ALGORITHM_VERSION,
@@ -288,71 +323,84 @@ def run_plan(
     *,
     seed: int,
     snapshot_hash: str | None = None,
+    snapshot: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run every analysis of the protocol's plan on ``tables`` (the tables of :mod:`trialdesk.datasets`).
 
-    ``seed`` seeds any imputation whose plan names no seed of its own; ``progress(fraction, message)``
-    is called as the run goes.
+    ``seed`` seeds any imputation whose plan names no seed of its own; ``snapshot`` (its id, time and
+    database lock) goes into the provenance as given; ``progress(fraction, message)`` is called as the
+    run goes. Each result is estimated on its own or says why it is not estimable
+    (:mod:`trialdesk.analysis.estimability`); ``notes`` lists those that are not, one line each.
     """
     # Many small matrices: BLAS threads only contend (several times slower on a loaded machine).
     with threadpool_limits(limits=1, user_api="blas"):
-        return _run(protocol, tables, seed, snapshot_hash, progress)
+        return _run(
+            protocol, tables, seed=seed, snapshot_hash=snapshot_hash, snapshot=snapshot, progress=progress
+        )
 
 
 def _run(
     protocol: Protocol,
     tables: Mapping[str, pd.DataFrame],
+    *,
     seed: int,
     snapshot_hash: str | None,
+    snapshot: Mapping[str, Any] | None,
     progress: Progress | None,
 ) -> dict[str, Any]:
     runner = _Runner(protocol, tables, seed, progress)
     runner.report(0.0, "counting the participant flow")
     results: dict[str, Any] = {"consort": runner.consort()}
-    notes: list[str] = []
-
-    def attempt(what: str, step: Callable[[], Any]) -> Any:
-        # A part the data cannot support (too few participants, one arm only...) is reported as a note
-        # naming the reason; the rest of the plan still runs, and the report shows what is there.
-        try:
-            return step()
-        except UserError as problem:
-            notes.append(f"{what}: not analysed: {problem}")
-            return None
-
-    found = attempt(f"primary outcome {protocol.primary_outcome.code}", runner.primary)
-    sensitivity: list[dict[str, Any]] = []
-    if found is not None:
-        results["primary"], sensitivity = found
+    results["primary"], sensitivity = runner.primary()
     secondary: list[dict[str, Any]] = []
     for plan in protocol.analysis.plans:
         if protocol.primary_outcome.code in plan.outcomes:
             continue
         if plan.model in ("mmrm", "nb", "poisson"):
-            method = runner.scores if plan.model == "mmrm" else runner.register
-            part = attempt(f"plan {plan.code}", functools.partial(method, plan))
-        else:
-            notes.append(f"plan {plan.code}: model {plan.model!r} is not supported for secondary outcomes")
-            part = None
-        if part is not None:
+            part = runner.scores(plan) if plan.model == "mmrm" else runner.register(plan)
             secondary += part[0]
             sensitivity += part[1]
+        else:
+            why = f"model {plan.model!r} is not supported for secondary outcomes"
+            for outcome in (o for o in protocol.outcomes if o.code in plan.outcomes):
+                for visit in outcome.visits:
+                    base = runner.base(outcome, visit, plan)
+                    secondary.append(estimate(base, refused(why), f"{outcome.code} at {visit}", runner.notes))
     results["secondary"] = secondary
     results["sensitivity"] = sensitivity
     runner.report(0.92, "blinding and agreement indices")
-    blinding = attempt(
-        "blinding index", lambda: blinding_index(runner.tables.get("guesses"), runner.frame, runner.arms)
+    results["blinding_index"] = part_of(
+        lambda: blinding_index(runner.tables.get("guesses"), runner.frame, runner.arms),
+        "blinding index",
+        runner.notes,
     )
-    if blinding is not None:
-        results["blinding_index"] = blinding
-    agreement = attempt("fidelity agreement", lambda: fidelity_agreement(runner.tables.get("fidelity")))
-    if agreement is not None:
-        results["agreement"] = agreement
-    results["notes"] = notes
-    results["provenance"] = runner.provenance(snapshot_hash)
+    results["agreement"] = part_of(
+        lambda: fidelity_agreement(runner.tables.get("fidelity")), "fidelity agreement", runner.notes
+    )
+    results["notes"] = runner.notes
+    results["provenance"] = runner.provenance(snapshot_hash, snapshot)
     runner.report(1.0, "done")
     return results
+
+
+def _at(mmrm: Once[Any], visit: str) -> dict[str, Any]:
+    by_visit, n = mmrm()
+    return {**by_visit[visit], "n": n}
+
+
+def _ancova(
+    plan: AnalysisPlan,
+    arms: frames.Arms,
+    wide: pd.DataFrame,
+    visit: str,
+    *,
+    baseline: str | None,
+    imputed: Once[Any] | None,
+) -> dict[str, Any]:
+    return ancova_at(
+        plan, arms, wide, visit, baseline=baseline, imputation=imputed() if imputed is not None else None
+    )
 
 
 def to_json(results: Mapping[str, Any]) -> str:

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialdesk.analysis.estimability import NotEstimable, require_per_arm
 from trialdesk.analysis.fastfit import OlsDesign
 from trialdesk.analysis.frames import ARM, ID, Arms, long_visits
 from trialdesk.analysis.primary import interval
-from trialdesk.errors import UserError
 from trialdesk.protocol.plan import AnalysisPlan
 from trialdesk.stats import fit_glm, fit_mmrm, fit_nb, fit_ols, impute
+from trialdesk.stats.imputation import Imputation
 from trialdesk.stats.pooling import pool_estimates
 
 CATEGORICAL = ("site", "diagnosis")
@@ -43,6 +44,13 @@ def mmrm_estimates(
     use_baseline = plan.adjust_for_baseline and baseline is not None
     data = frame.rename(columns={baseline: "y0"}) if use_baseline else frame
     long = long_visits(data, visits, value="y")
+    if use_baseline:
+        long = long.dropna(subset=["y0"])
+    observed = long.groupby(["visit", ARM]).size()
+    for visit in visits:
+        require_per_arm(
+            {a: int(observed.get((visit, a), 0)) for a in arms.contrast}, f"the outcome at {visit}"
+        )
     arm = f"C(arm, Treatment('{arms.control}'))"
     rhs = (["y0 * C(visit)"] if use_baseline else []) + [f"{arm} * C(visit)", *_covariates(plan)]
     if len(visits) == 1:
@@ -54,18 +62,20 @@ def mmrm_estimates(
     formula = "y ~ " + " + ".join(rhs) + " + us(visit | trial_id)"
     result = fit_mmrm(long, formula, arm=ARM)
     lsmeans, effects = result.tables["lsmeans"], result.tables["arm_effects"]
-    observed = long.groupby(["visit", ARM]).size()
     out = {}
     for visit in visits:
         row = effects[
             (effects["visit"] == visit) & (effects["contrast"] == f"{arms.treated} - {arms.control}")
         ]
         if row.empty:
-            raise UserError(f"the MMRM gave no {arms.treated} - {arms.control} contrast at visit {visit}")
+            raise NotEstimable(f"the MMRM gave no {arms.treated} - {arms.control} contrast at visit {visit}")
         r = row.iloc[0]
         means = {}
         for a in arms.contrast:
-            m = lsmeans[(lsmeans[ARM] == a) & (lsmeans["visit"] == visit)].iloc[0]
+            found = lsmeans[(lsmeans[ARM] == a) & (lsmeans["visit"] == visit)]
+            if found.empty:
+                raise NotEstimable(f"the MMRM gave no least-squares mean of arm {a} at visit {visit}")
+            m = found.iloc[0]
             means[a] = {
                 "mean": float(m["estimate"]),
                 "se": float(m["se"]),
@@ -81,60 +91,61 @@ def mmrm_estimates(
     return out, int(long[ID].nunique())
 
 
-def ancova_rows(
+def visit_imputation(
+    plan: AnalysisPlan, frame: pd.DataFrame, visits: list[str], baseline: str | None, *, seed: int, m: int
+) -> Imputation:
+    """The instrument's values at every visit imputed ``m`` times within arm, from site and diagnosis."""
+    use_baseline = plan.adjust_for_baseline and baseline is not None
+    columns = ([baseline] if use_baseline and baseline else []) + visits
+    predictors = [c for c in plan.covariates if c in frame.columns]
+    return impute(frame, columns, predictors, m=m, by=ARM, seed=seed)
+
+
+def ancova_at(
     plan: AnalysisPlan,
     arms: Arms,
     frame: pd.DataFrame,
-    visits: list[str],
-    baseline: str | None,
+    visit: str,
     *,
-    seed: int | None = None,
-    m: int = 0,
-) -> dict[str, dict[str, Any]]:
-    """Visit -> effect by ANCOVA on complete cases (``m = 0``) or pooled over ``m`` imputations."""
+    baseline: str | None,
+    imputation: Imputation | None = None,
+) -> dict[str, Any]:
+    """The effect at ``visit`` by ANCOVA on complete cases, or pooled over the imputed data sets."""
     use_baseline = plan.adjust_for_baseline and baseline is not None
     arm = f"C(arm, Treatment('{arms.control}'))"
     term = f"{arm}[T.{arms.treated}]"
-    rhs = (["y0"] if use_baseline else []) + [arm, *_covariates(plan)]
-    columns = ([baseline] if use_baseline else []) + visits
-    imputation = None
-    if m:
-        predictors = [c for c in plan.covariates if c in frame.columns]
-        imputation = impute(frame, [c for c in columns if c is not None], predictors, m=m, by=ARM, seed=seed)
-    out = {}
-    formula = "y ~ " + " + ".join(rhs)
-    for visit in visits:
+    formula = "y ~ " + " + ".join((["y0"] if use_baseline else []) + [arm, *_covariates(plan)])
 
-        def prepared(data: pd.DataFrame, visit: str = visit) -> pd.DataFrame:
-            return data.assign(y=data[visit], y0=data[baseline] if use_baseline else np.nan)
+    def prepared(data: pd.DataFrame) -> pd.DataFrame:
+        return data.assign(y=data[visit], y0=data[baseline] if use_baseline else np.nan)
 
-        if imputation is None:
-            coef = fit_ols(prepared(frame), formula).coef(term)
-            n = int(prepared(frame).dropna(subset=["y", *(["y0"] if use_baseline else [])]).shape[0])
-            found = {k: float(coef[k]) for k in ("estimate", "ci_low", "ci_high", "p")}
-        else:
-            # The design is built on the first completed data set; every data set then goes in as its
-            # outcome and baseline columns (same numbers as whole frames, without m frame copies).
-            first = prepared(imputation.complete(0))
-            design = OlsDesign(first, formula, arm=ARM)
-            fits = [
-                design.fit_values(
-                    imputation.values(i, visit),
-                    imputation.values(i, baseline) if use_baseline and baseline else None,
-                ).coef(term)
-                for i in range(imputation.m)
-            ]
-            n = len(first)
-            table = pool_estimates(
-                np.array([[f[0]] for f in fits]),
-                np.array([[f[1]] for f in fits]),
-                [term],
-                float(n - len(design.terms)),
-            )
-            row = table.iloc[0]
-            found = interval(float(row["estimate"]), float(row["t"]), float(row["df"]))
-        out[visit] = {**found, "n": n}
-    return out
+    if imputation is None:
+        complete = prepared(frame).dropna(subset=["y", *(["y0"] if use_baseline else [])])
+        require_per_arm(
+            {a: int((complete[ARM] == a).sum()) for a in arms.contrast}, f"the outcome at {visit}"
+        )
+        coef = fit_ols(complete, formula).coef(term)
+        return {**{k: float(coef[k]) for k in ("estimate", "ci_low", "ci_high", "p")}, "n": len(complete)}
+    # The design is built on the first completed data set; every data set then goes in as its outcome
+    # and baseline columns (same numbers as whole frames, without m frame copies).
+    first = prepared(imputation.complete(0))
+    design = OlsDesign(first, formula, arm=ARM)
+    fits = [
+        design.fit_values(
+            imputation.values(i, visit),
+            imputation.values(i, baseline) if use_baseline and baseline else None,
+        ).coef(term)
+        for i in range(imputation.m)
+    ]
+    n = len(first)
+    table = pool_estimates(
+        np.array([[f[0]] for f in fits]),
+        np.array([[f[1]] for f in fits]),
+        [term],
+        float(n - len(design.terms)),
+    )
+    row = table.iloc[0]
+    return {**interval(float(row["estimate"]), float(row["t"]), float(row["df"])), "n": n}
 
 
 def register_frame(register: pd.DataFrame, frame: pd.DataFrame, period: str, measure: str) -> pd.DataFrame:
@@ -150,6 +161,10 @@ def register_frame(register: pd.DataFrame, frame: pd.DataFrame, period: str, mea
 
 def nb_estimate(plan: AnalysisPlan, arms: Arms, data: pd.DataFrame) -> dict[str, Any]:
     """Rate ratio (treated over control) and the model-estimated rate per person-year per arm."""
+    require_per_arm({a: int((data[ARM] == a).sum()) for a in arms.contrast}, "the count")
+    for a in arms.contrast:
+        if not data.loc[data[ARM] == a, "count"].sum() > 0:
+            raise NotEstimable(f"no events in arm {a}: a rate ratio is not estimable")
     offset = np.log(data["years"].to_numpy(float)) if plan.offset == "follow_up_time" else None
     covariates = _covariates(plan, sum_coded=True)
     means: dict[str, dict[str, Any]] = {}
@@ -169,12 +184,14 @@ def nb_estimate(plan: AnalysisPlan, arms: Arms, data: pd.DataFrame) -> dict[str,
             result = fit_glm(data, formula, family="poisson", offset=offset)
             model = "poisson (negative binomial theta unbounded)"
             if not result.converged:
-                raise UserError(f"neither the negative binomial nor the Poisson fit of {formula!r} converged")
+                raise NotEstimable(
+                    f"neither the negative binomial nor the Poisson fit of {formula!r} converged"
+                )
         intercept = result.coef("Intercept")
         numbers = result.coefficients[["estimate", "ci_low", "ci_high"]].to_numpy(float)
         if not np.all(np.isfinite(numbers)) or np.any(np.abs(numbers) > 50):
             # exp(50) events per year: a separated fit (no events in an arm), not an estimate.
-            raise UserError(
+            raise NotEstimable(
                 f"the count model {formula!r} is not estimable on these {len(data)} rows "
                 "(no events in an arm?)"
             )

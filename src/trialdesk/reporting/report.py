@@ -28,7 +28,7 @@ from trialdesk.reporting import delivery, figures
 from trialdesk.reporting.arms import ArmView, arm_view, oriented
 from trialdesk.reporting.consort import count_consort, reconcile
 from trialdesk.reporting.consort_svg import consort_svg
-from trialdesk.reporting.results_schema import AnalysisResults, Estimate, clean_results
+from trialdesk.reporting.results_schema import AnalysisResults, Estimate, clean_results, estimated
 from trialdesk.reporting.tables import baseline_table, fmt, fmt_effect, fmt_p, outcome_table
 from trialdesk.reporting.trialinfo import TrialInfo, from_tables
 
@@ -164,6 +164,8 @@ class _Builder:
         e = self.r.get("primary")
         if not e:
             raise _Missing("the analysis results have no primary outcome")
+        if not estimated(e):
+            raise _Missing(f"{self._label(e)} could not be estimated: {self.scrub(e.get('reason', ''))}")
         e = oriented(e, self.view)
         means = [
             {"arm": self.view.name(a), "mean": m.get("mean"), "se": m.get("se"), "n": m.get("n")}
@@ -198,9 +200,15 @@ class _Builder:
             for o in self.trial.outcomes
             if o.code not in shown and (o.instrument or o.measure) not in shown
         ]
+        unestimated = [
+            (f"{r.label}, {r.visit_label}", self.scrub(r.estimate.get("reason", "")))
+            for r in rows
+            if r.estimate and not estimated(r.estimate)
+        ]
         return {
             "rows": rows,
             "absent": absent,
+            "unestimated": unestimated,
             "has_results": bool(self.r.get("primary") or self.r.get("secondary")),
         }
 
@@ -253,16 +261,18 @@ class _Builder:
             out["dose"] = delivery.dose_summary(self.t["dose"])
             out["attendance_svg"] = _trusted(figures.attendance(self.t["dose"], self.trial.modules))
         if "fidelity" in self.t and not self.t["fidelity"].empty:
+            agreement = self.r.get("agreement")
             out["fidelity"] = delivery.fidelity_summary(
-                self.t["fidelity"], self.trial, self.r.get("agreement")
+                self.t["fidelity"], self.trial, agreement if estimated(agreement) else None
             )
             out["fidelity_svg"] = _trusted(figures.fidelity_over_time(self.t["fidelity"], self.trial))
         return out
 
     def blinding(self) -> dict[str, Any]:
         self.need("guesses", "participants")
+        index = self.r.get("blinding_index")
         summary = delivery.blinding_summary(
-            self.t["guesses"], self.t["participants"], self.view, self.r.get("blinding_index")
+            self.t["guesses"], self.t["participants"], self.view, index if estimated(index) else None
         )
         if summary is None:
             raise _Missing("no guesses recorded")
@@ -283,13 +293,40 @@ class _Builder:
                 {
                     "analysis": label,
                     "outcome": self._label(e),
-                    "effect": fmt_effect(o),
+                    "effect": fmt_effect(o) if estimated(e) else "not estimable",
                     "p": fmt_p(o.get("p")),
                     "description": description,
+                    "reason": "" if estimated(e) else self.scrub(e.get("reason", "")),
                 }
             )
         primary = self.r.get("primary")
-        return {"rows": rows, "primary": fmt_effect(oriented(primary, self.view)) if primary else None}
+        shown = fmt_effect(oriented(primary, self.view)) if primary and estimated(primary) else None
+        return {"rows": rows, "primary": shown}
+
+    def plan_status(self) -> tuple[list[str], list[str]]:
+        """One line per result of the plan that could not be estimated (with the reason), and one per
+        result estimated with warnings from its fit (with the warnings)."""
+        unestimated, warned = [], []
+        parts: list[Any] = [
+            self.r.get("primary"),
+            *self.r.get("secondary", []),
+            *self.r.get("sensitivity", []),
+        ]
+        named: list[tuple[str, Any]] = []
+        for e in parts:
+            if e:
+                analysis = str(e.get("analysis") or "")
+                suffix = f", {SENSITIVITY_LABELS.get(analysis, analysis)}" if analysis else ""
+                named.append((self._label(e) + suffix, e))
+        for key, name in (("blinding_index", "Blinding index"), ("agreement", "Fidelity agreement")):
+            if self.r.get(key):
+                named.append((name, self.r.get(key)))
+        for label, e in named:
+            if not estimated(e):
+                unestimated.append(f"{label}: {self.scrub(str(e.get('reason', '')))}")
+            elif e.get("warnings"):
+                warned.append(f"{label}: {self.scrub('; '.join(map(str, e['warnings'])))}")
+        return unestimated, warned
 
     def provenance(self) -> dict[str, Any]:
         p = self.r.get("provenance") or {}
@@ -339,13 +376,23 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Built:
+    sections: list[Section]
+    notes: list[str]  # inputs not used
+    unestimated: list[str]  # results of the plan that could not be estimated, with the reason
+    warned: list[str]  # results estimated with warnings from the fit, with the warnings
+    trial: TrialInfo
+    view: ArmView
+
+
 def build_sections(
     tables: Mapping[str, pd.DataFrame],
     results: Any,
     closed: bool,
     trial: TrialInfo | None = None,
     arm_key: Mapping[str, str] | None = None,
-) -> tuple[list[Section], list[str], TrialInfo, ArmView]:
+) -> Built:
     usable, notes = usable_tables(tables)
     cleaned, result_notes = clean_results(results)
     trial = trial or from_tables(usable)
@@ -362,7 +409,7 @@ def build_sections(
             # A section that cannot be drawn from these data must not take the report down with it.
             section.missing = f"could not be drawn from these data ({type(problem).__name__}: {problem})"
         sections.append(section)
-    return sections, notes + result_notes, trial, view
+    return Built(sections, notes + result_notes, *builder.plan_status(), trial, view)
 
 
 def _environment() -> jinja2.Environment:
@@ -387,13 +434,16 @@ def render_html(
     arm_key: Mapping[str, str] | None = None,
 ) -> str:
     """The report as one HTML document (styles and figures inline)."""
-    sections, notes, trial, view = build_sections(tables, results, closed, trial, arm_key)
+    built = build_sections(tables, results, closed, trial, arm_key)
+    view = built.view
     env = _environment()
     css = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
     return env.get_template("report.html.j2").render(
-        sections={s.key: s for s in sections},
-        notes=notes,
-        trial=trial,
+        sections={s.key: s for s in built.sections},
+        notes=built.notes,
+        unestimated=built.unestimated,
+        warned=built.warned,
+        trial=built.trial,
         view=view,
         closed=closed,
         css=_trusted(css),

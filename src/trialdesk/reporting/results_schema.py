@@ -4,6 +4,10 @@ Every key is optional: a report renders whatever is present and says "not availa
 :func:`clean_results` checks a parsed document part by part and drops (with a note saying why) any
 part that does not have this shape, so a malformed part costs one section, never the whole report.
 
+Every estimate, and the blinding index and agreement parts, carry a ``status``: ``"estimated"``, or
+``"not_estimable"`` with a ``reason`` in words and no numbers (the data could not carry that model; see
+:mod:`trialdesk.analysis.estimability`). A part without ``status`` is read as estimated.
+
 Arms are keyed by the arm code the data carry (``IMR``/``TAU``, or ``A``/``B`` in a blinded snapshot).
 An estimate compares ``contrast[0]`` with ``contrast[1]``: a difference (``scale="difference"``,
 first minus second) or a ratio (``scale="ratio"``, first over second).
@@ -38,6 +42,9 @@ class Estimate(TypedDict, total=False):
     means: dict[str, ArmMean]  # arm code -> model-estimated mean (SE)
     model: str  # e.g. pnm, mmrm, nb
     n: int  # participants in the analysis
+    status: Literal["estimated", "not_estimable"]  # default "estimated"
+    reason: str  # why it is not estimable
+    warnings: list[str]  # warnings raised while estimating it
 
 
 class Sensitivity(Estimate, total=False):
@@ -78,6 +85,8 @@ class BlindingIndex(TypedDict, total=False):
 
     bang: dict[str, Interval]
     james: Interval
+    status: Literal["estimated", "not_estimable"]
+    reason: str
 
 
 class Agreement(TypedDict, total=False):
@@ -87,6 +96,8 @@ class Agreement(TypedDict, total=False):
     kind: str  # e.g. "ICC(2,1)"
     pairs: int
     kappa: Interval
+    status: Literal["estimated", "not_estimable"]
+    reason: str
 
 
 class Provenance(TypedDict, total=False):
@@ -106,6 +117,22 @@ class AnalysisResults(TypedDict, total=False):
     blinding_index: BlindingIndex
     agreement: Agreement
     provenance: Provenance
+
+
+STATUSES = ("estimated", "not_estimable")
+
+
+def estimated(part: Any) -> bool:
+    """Whether a part of the results holds numbers (a part without ``status`` is read as estimated)."""
+    return isinstance(part, dict) and part.get("status", "estimated") == "estimated"
+
+
+def _status(value: dict[str, Any], where: str) -> None:
+    status = value.get("status", "estimated")
+    if status not in STATUSES:
+        raise ValueError(f"{where}.status is {status!r}; use estimated or not_estimable")
+    if status == "not_estimable" and not isinstance(value.get("reason"), str):
+        raise ValueError(f"{where} is not estimable and gives no reason")
 
 
 def _number(value: Any) -> bool:
@@ -130,6 +157,7 @@ def _estimate(value: Any, where: str) -> None:
     for key in ("outcome", "visit"):
         if not isinstance(value.get(key), str):
             raise ValueError(f"{where}.{key} is missing or not text")
+    _status(value, where)
     _optional_numbers(value, ("estimate", "ci_low", "ci_high", "p", "n"), where)
     if value.get("scale", "difference") not in ("difference", "ratio"):
         raise ValueError(f"{where}.scale is {value.get('scale')!r}; use difference or ratio")
@@ -166,6 +194,7 @@ def _consort(value: Any, where: str) -> None:
 def _blinding(value: Any, where: str) -> None:
     if not isinstance(value, dict):
         raise ValueError(f"{where} is not an object")
+    _status(value, where)
     for arm, interval in value.get("bang", {}).items():
         _interval(interval, f"{where}.bang.{arm}")
     if "james" in value:
@@ -175,6 +204,7 @@ def _blinding(value: Any, where: str) -> None:
 def _agreement(value: Any, where: str) -> None:
     if not isinstance(value, dict):
         raise ValueError(f"{where} is not an object")
+    _status(value, where)
     for key in ("icc", "kappa"):
         if key in value:
             _interval(value[key], f"{where}.{key}")

@@ -1,6 +1,7 @@
 """Run the analysis plan on a snapshot and keep the run: the only writer of :class:`AnalysisRun`.
 
-A run reads the snapshot through :func:`load_snapshot`, which checks every file against the manifest
+A run analyses an unblinded snapshot (:func:`resolve_snapshot` says why and how to take one) and reads it
+through :func:`load_snapshot`, which checks every file against the manifest
 (a tampered or missing file stops the run with a message naming it), calls the pure
 :func:`trialdesk.analysis.run_plan`, and stores the canonical JSON's document and SHA-256 so two runs on
 the same snapshot can be compared byte for byte.
@@ -13,6 +14,7 @@ import json
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from trialdesk import clock
 from trialdesk.analysis import run_plan, to_json
@@ -30,19 +32,79 @@ PROGRESS_STEP = 0.02
 
 
 def resolve_snapshot(snapshot_id: str | None) -> Snapshot:
-    """The named snapshot, or the latest; a clear error when there is none."""
+    """The named snapshot, or the latest; a clear error when there is none, or when it is blinded.
+
+    The analysis compares the arms, so it needs an unblinded snapshot. The data manager's database lock
+    takes a blinded one (the data manager is blind); the statistician, once allowed to see allocations,
+    takes the unblinded analysis snapshot of the same locked data. Taken at the same instant, the
+    unblinded one counts as the later. A blinded latest snapshot is refused, never passed over for an
+    older unblinded one: that would analyse data from before the lock without saying so.
+    """
     if snapshot_id is None:
-        found = Snapshot.objects.order_by("-taken_at", "-id").first()
+        found = Snapshot.objects.order_by("-taken_at", "blinded", "-id").first()
         if found is None:
             raise UserError(
                 "there is no locked snapshot to analyse: lock the data and take a snapshot "
                 "first (`trialdesk snapshot take`)"
             )
-        return found
-    found = Snapshot.objects.filter(pk=snapshot_id).first()
-    if found is None:
-        raise UserError(f"no snapshot {snapshot_id!r}; `trialdesk snapshot list` shows them")
+    else:
+        found = Snapshot.objects.filter(pk=snapshot_id).first()
+        if found is None:
+            raise UserError(f"no snapshot {snapshot_id!r}; `trialdesk snapshot list` shows them")
+    if found.blinded:
+        raise UserError(_blinded(found, named=snapshot_id is not None))
     return found
+
+
+def _blinded(snapshot: Snapshot, *, named: bool) -> str:
+    older = (
+        Snapshot.objects.filter(blinded=False, taken_at__lte=snapshot.taken_at)
+        .order_by("-taken_at", "-id")
+        .first()
+    )
+    hint = (
+        f"; the latest unblinded snapshot, {older.id}, was taken before it: name it with --snapshot "
+        "if it holds the data to analyse"
+        if older is not None and not named
+        else ""
+    )
+    return (
+        f"snapshot {snapshot.id} ({snapshot.label}) is blinded: arms coded by letter and no IMR groups "
+        "or attendance, so the analysis plan cannot compare the arms. A statistician allowed to see "
+        "allocations takes the unblinded analysis snapshot of the locked data with `trialdesk snapshot "
+        "take --unblinded --user NAME --label LABEL`, which `trialdesk analyse` then uses" + hint
+    )
+
+
+def lock_of(snapshot: Snapshot) -> dict[str, Any] | None:
+    """The database lock in force when ``snapshot`` was taken (None: the data were not locked)."""
+    from trialdesk.apps.datamanagement.models import Lock
+
+    lock = (
+        Lock.objects.filter(scope="database", locked_at__lte=snapshot.taken_at)
+        .filter(Q(unlocked_at__isnull=True) | Q(unlocked_at__gt=snapshot.taken_at))
+        .order_by("-locked_at", "-id")
+        .first()
+    )
+    if lock is None:
+        return None
+    return {
+        "id": lock.pk,
+        "locked_at": lock.locked_at.isoformat(),
+        "locked_by": lock.locked_by,
+        "snapshot": lock.snapshot_id,
+    }
+
+
+def snapshot_provenance(snapshot: Snapshot) -> dict[str, Any]:
+    """What the results record of their snapshot: which one, when, and under which database lock."""
+    return {
+        "id": snapshot.id,
+        "label": snapshot.label,
+        "taken_at": snapshot.taken_at.isoformat(),
+        "blinded": snapshot.blinded,
+        "database_lock": lock_of(snapshot),
+    }
 
 
 def default_seed() -> int:
@@ -106,6 +168,7 @@ def execute(run_id: int) -> AnalysisRun:
             tables,
             seed=run.seed,
             snapshot_hash=run.snapshot.manifest_sha256,
+            snapshot=snapshot_provenance(run.snapshot),
             progress=_progress(run),
         )
     except UserError as problem:
