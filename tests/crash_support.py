@@ -18,8 +18,8 @@ Run as a script in a subprocess with TRIALDESK_DATA_DIR, DATABASE_URL and the pe
       ``done <trial id>``. With --hook-at K the K-th randomisation stops inside its transaction once the
       slot, the allocation and the status are written but not its ledger entry: ``ready <trial id>``.
 
-The hooks wrap a function the service calls inside its transaction (``append_many`` for the import,
-``transition`` for randomisation), so the kill lands at a known point, signalled through a pipe: no sleep
+The hooks wrap the ledger's ``append_many`` as the import or the randomisation service calls it inside its
+transaction, so the kill lands at a known point, signalled through a pipe: no sleep
 guessed at.
 """
 
@@ -160,24 +160,24 @@ def import_extract(extract: Path, fd: int, hook: bool) -> None:
 
 
 def _stop_randomisation_at(hook_at: int, fd: int) -> None:
-    """The ``hook_at``-th randomisation stops after its status change, before its ledger entry."""
+    """The ``hook_at``-th randomisation stops after its status, slot and allocation, before its ledger."""
     from trialdesk.apps.randomisation import services
 
-    original = services.transition
+    original = services.append_many
     calls = Counter()
     lock = threading.Lock()
 
-    def transition_then_stop(participant, state, context, *args, **kwargs):
-        done = original(participant, state, context, *args, **kwargs)
+    def ledger_then_stop(context, changes, *args, **kwargs):
+        changes = list(changes)
         with lock:
             calls["n"] += 1
             stop_here = calls["n"] == hook_at
         if stop_here:
-            _signal(fd, f"ready {participant.trial_id}")
+            _signal(fd, f"ready {changes[-1].participant}")
             _wait_for_the_kill()
-        return done
+        return original(context, changes, *args, **kwargs)
 
-    services.transition = transition_then_stop
+    services.append_many = ledger_then_stop
 
 
 def serve(fd: int, port: int, hook_at: int) -> None:

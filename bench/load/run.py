@@ -1,7 +1,7 @@
 """The load test: seed a database, serve it on 127.0.0.1, load it with locust, check the allocations.
 
     .venv/bin/python bench/load/run.py [--database sqlite|postgresql|both] [--duration 60]
-        [--ready 4000] [--followup 300] [--threads 8] [--reuse-seed] [--profile]
+        [--ready 4000] [--followup 300] [--threads 8] [--workers 1] [--reuse-seed] [--profile]
 
 For each database: seeds it through the services (``seed.py``; with ``--reuse-seed`` a seeded copy is
 kept and reused: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL), starts
@@ -122,7 +122,7 @@ def start_server(args, work: Path, env: dict) -> tuple[subprocess.Popen, str]:
     log = (work / "server.log").open("w")
     server = subprocess.Popen(
         [str(BIN / "trialdesk"), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--threads", str(args.threads)],
+         "--threads", str(args.threads), "--workers", str(args.workers)],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
     )  # fmt: skip
     deadline = time.monotonic() + 120
@@ -172,9 +172,20 @@ def run_locust(args, work: Path, env: dict, url: str) -> tuple[dict, float]:
 def profile(server: subprocess.Popen, work: Path, seconds: int) -> subprocess.Popen:
     return subprocess.Popen(
         [str(BIN / "py-spy"), "record", "--pid", str(server.pid), "--duration", str(seconds), "--rate", "50",
-         "--format", "raw", "--output", str(work / "profile.txt"), "--nonblocking"],
+         "--format", "raw", "--output", str(work / "profile.txt"), "--nonblocking", "--subprocesses"],
         stdout=subprocess.DEVNULL, stderr=(work / "py-spy.log").open("w"),
     )  # fmt: skip
+
+
+def server_cpu(process: psutil.Process) -> float:
+    """User + system CPU seconds of the server and its worker processes (``--workers``)."""
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        try:
+            total += sum(each.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return total
 
 
 def profile_summary(path: Path, top: int = 25) -> list[tuple[str, float]]:
@@ -220,7 +231,7 @@ def run_one(database: str, args) -> dict:
     spy = None
     try:
         server_process = psutil.Process(server.pid)
-        cpu_before = server_process.cpu_times()
+        cpu_before = server_cpu(server_process)
         psutil.cpu_percent()
         load_before = os.getloadavg()
         print(f"  serving on {url}; {args.assessors} assessors and {args.randomisers} randomisation clients "
@@ -231,7 +242,7 @@ def run_one(database: str, args) -> dict:
         summary, client_cpu = run_locust(args, work, env, url)
         wall = time.perf_counter() - wall
         machine_cpu = psutil.cpu_percent()
-        cpu_after = server_process.cpu_times()
+        cpu_after = server_cpu(server_process)
         load_after = os.getloadavg()
     finally:
         if spy is not None:
@@ -252,6 +263,7 @@ def run_one(database: str, args) -> dict:
         "wall_s": round(wall, 1),
         "channel": args.channel,
         "server_threads": args.threads,
+        "server_workers": args.workers,
         "clients": {"assessors": args.assessors, "randomisers": args.randomisers, "think_s": args.think},
         "entries": entries,
         "errors": summary["errors"],
@@ -260,7 +272,7 @@ def run_one(database: str, args) -> dict:
         "form_post_p95_ms": post.get("p95_ms"),
         "check": checked,
         "audit_verify": {"exit": verify.returncode, **json.loads(verify.stdout or "{}")},
-        "server_cpu_s": round(sum(cpu_after[:2]) - sum(cpu_before[:2]), 1),
+        "server_cpu_s": round(cpu_after - cpu_before, 1),
         "clients_cpu_s": round(client_cpu, 1),
         "machine_cpu_percent": machine_cpu,
         "cores": os.cpu_count(),
@@ -318,7 +330,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=60, help="seconds of load per database (max 600)")
     parser.add_argument("--ready", type=int, default=4000, help="participants waiting to be randomised")
     parser.add_argument("--followup", type=int, default=300, help="participants with 9/21-month forms due")
-    parser.add_argument("--threads", type=int, default=8, help="trialdesk serve --threads")
+    parser.add_argument("--threads", type=int, default=8, help="trialdesk serve --threads (per worker)")
+    parser.add_argument("--workers", type=int, default=1, help="trialdesk serve --workers (processes)")
     parser.add_argument("--assessors", type=int, default=50, help="assessor clients")
     parser.add_argument("--randomisers", type=int, default=16, help="randomisation clients")
     parser.add_argument("--channel", choices=("web", "api"), default="web",

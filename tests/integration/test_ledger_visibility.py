@@ -37,7 +37,7 @@ def ledger():
     context = Context(actor="setup", channel="command")
     with transaction.atomic():
         return {
-            append(context, action="create", entity=entity, entity_id=str(n), new=new).seq: shown
+            append(context, action="create", entity=entity, entity_id=str(n), new=new): shown
             for n, (entity, new, shown) in enumerate(ENTRIES)
         }
 

@@ -135,7 +135,7 @@ def test_exhausted_stratum_allocates_nothing_and_alerts_the_statistician(ctx):
     assert "TAU" not in mail.outbox[0].body
 
 
-@pytest.mark.parametrize("where", ["transition", "append"])
+@pytest.mark.parametrize("where", ["transition", "append_many"])
 def test_a_failure_mid_randomise_leaves_nothing_half_written(ctx, monkeypatch, where):
     install_rows(ctx, 4)
     participant = enrol(ctx)

@@ -10,15 +10,23 @@ import click
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="port to listen on")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
-              help="worker threads serving requests")
-def serve(host: str, port: int, threads: int) -> None:
+              help="threads serving requests in each worker process")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32),
+              help="server processes; more than one uses several cores (PostgreSQL, or SQLite's one writer)")
+def serve(host: str, port: int, threads: int, workers: int) -> None:
     """Serve the web app (migrating the database first)."""
     from trialdesk.web.bootstrap import setup
 
     setup(migrate=True)
-    from waitress import serve as waitress_serve
-
-    from trialdesk.web.wsgi import application
-
     click.echo(f"trialdesk serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress_serve(application, host=host, port=port, threads=threads, ident="trialdesk")
+    if workers == 1:
+        # One process: waitress, pure Python and portable; a kill of this process stops every request.
+        from waitress import serve as waitress_serve
+
+        from trialdesk.web.wsgi import application
+
+        waitress_serve(application, host=host, port=port, threads=threads, ident="trialdesk")
+        return
+    from trialdesk.web.prefork import serve_prefork
+
+    serve_prefork(host=host, port=port, threads=threads, workers=workers)

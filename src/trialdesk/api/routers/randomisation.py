@@ -4,7 +4,7 @@ import datetime as dt
 
 from ninja import Header, Path, Schema
 
-from trialdesk.apps.randomisation.models import Allocation
+from trialdesk.apps.participants.status import State
 from trialdesk.apps.randomisation.services import allocation_of, randomise
 from trialdesk.apps.trial.services import active_protocol
 
@@ -48,7 +48,8 @@ def randomise_participant(request, trial_id: str = TrialId, idempotency_key: str
     participant = participant_for(request, trial_id)
 
     def work():
-        existed = Allocation.objects.filter(participant=participant).exists()
+        # Only an allocation moves a participant on from baseline complete (read before randomise).
+        existed = participant.status != State.BASELINE_COMPLETE.value
         allocation = randomise(participant, context_for(request))
         shown = may_see_arm(request, participant)
         body = RandomisationOut(

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from trialdesk import clock
-from trialdesk.apps.ledger.services import Context, append
+from trialdesk.apps.ledger.services import Change, Context, append, append_many
 from trialdesk.apps.trial.models import Site
 from trialdesk.errors import UserError
 
@@ -131,16 +131,21 @@ def register(site: Site, details: PersonalDetails, context: Context) -> Particip
 
 
 def transition(
-    participant: Participant, to_state: State | str, context: Context, *, reason: str = ""
+    participant: Participant, to_state: State | str, context: Context, *, reason: str = "",
+    ledger: list[Change] | None = None,
 ) -> StatusEvent:
     """Move ``participant`` along the pipeline: the one guarded writer of status.
 
     Refuses a transition not in :data:`status.TRANSITIONS`, naming both states. Locks the row so two
-    requests cannot both move the participant from the same state.
+    requests cannot both move the participant from the same state. A caller that records several facts
+    in one transaction passes ``ledger``: the entry is added to it for the caller's one ``append_many``
+    (which must then run in the same transaction) instead of being appended here.
     """
     target = State(to_state)
     with transaction.atomic():
-        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        locked = Participant.objects.select_for_update(of=("self",)).select_related("site").get(
+            pk=participant.pk
+        )
         current = locked.state
         if target not in TRANSITIONS[current]:
             allowed = ", ".join(s.label for s in sorted(TRANSITIONS[current])) or "none (final state)"
@@ -161,8 +166,7 @@ def transition(
             reason=reason,
             protocol_hash=context.protocol_hash,
         )
-        append(
-            context,
+        change = Change(
             action="transition",
             entity="participant",
             entity_id=locked.trial_id,
@@ -173,6 +177,10 @@ def transition(
             site=locked.site.code,
             participant=locked.trial_id,
         )
+        if ledger is None:
+            append_many(context, [change])
+        else:
+            ledger.append(change)
     participant.status = target.value
     return event
 

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from trialdesk import clock
 from trialdesk.apps.consent.services import require_consent
-from trialdesk.apps.ledger.services import Context, append
+from trialdesk.apps.ledger.services import Change, Context, append, append_many
 from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.participants.services import transition
 from trialdesk.apps.participants.status import State
@@ -71,30 +71,34 @@ def randomise(participant: Participant, context: Context) -> Allocation:
                 .select_related("site")
                 .get(pk=participant.pk)
             )
-            existing = Allocation.objects.filter(participant=locked).first()
-            if existing is not None:
-                return existing
             if locked.state is not State.BASELINE_COMPLETE:
+                # Only a randomised participant has left that state with an allocation.
+                existing = Allocation.objects.filter(participant=locked).first()
+                if existing is not None:
+                    return existing
                 raise UserError(
                     f"{locked.trial_id} is {locked.state.label}: only a participant who is "
                     "eligible, consented and has a complete baseline can be randomised"
                 )
             require_consent(locked, "assessment")
             stratum = strata.stratum_of(locked, protocol)
+            # The status first, the slot last: the list's row lock (which serialises randomisations) is
+            # then held only for the slot, the allocation and the ledger entries.
+            entries: list[Change] = []
+            transition(locked, State.RANDOMISED, context, ledger=entries)
             if protocol.randomisation.method == "minimisation":
                 allocation, detail = minimisation.allocate(locked, stratum, protocol, context)
             else:
                 allocation, detail = _from_list(locked, stratum, context)
-            transition(locked, State.RANDOMISED, context)
-            append(
-                context,
+            entries.append(Change(
                 action="randomise",
                 entity="participant",
                 entity_id=locked.trial_id,
                 new={"stratum": stratum, "method": allocation.method, **detail},
                 site=locked.site.code,
                 participant=locked.trial_id,
-            )
+            ))  # fmt: skip
+            append_many(context, entries)
     except StratumExhaustedError as problem:
         _alert_exhausted(problem, participant, context)
         raise

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from django.core.signals import request_finished, request_started
 from django.db import transaction
 
 from trialdesk import clock
@@ -57,6 +61,8 @@ def install_protocol(protocol: Protocol, context: Context) -> ProtocolVersion:
                     setattr(site, name, value)
             site.save()
     _load_active.cache_clear()
+    if (pinned := _pinned.get()) is not None:
+        pinned.clear()
     return version
 
 
@@ -68,14 +74,48 @@ def _load_active(content_hash: str) -> Protocol:
     return Protocol.model_validate(version.document)
 
 
-def active_protocol() -> Protocol:
-    """The protocol the trial currently runs under (validated, cached per hash)."""
-    content_hash = ProtocolVersion.objects.filter(active=True).values_list("content_hash", flat=True).first()
-    if content_hash is None:
-        raise UserError("no protocol is installed: run `trialdesk demo` or install one first")
-    return _load_active(content_hash)
+#: The active hash as read once in the current unit of work (a request, a demo stage), or None when no
+#: unit is open. A request used to read it up to four times; the protocol cannot change under a request
+#: except by ``install_protocol``, which forgets it.
+_pinned: ContextVar[dict[str, str] | None] = ContextVar("trialdesk_pinned_protocol", default=None)
 
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Read the active protocol's hash at most once inside the block (requests open one each)."""
+    token = _pinned.set({})
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
+def _request_started(**_kwargs: Any) -> None:
+    _pinned.set({})
+
+
+def _request_finished(**_kwargs: Any) -> None:
+    _pinned.set(None)
+
+
+request_started.connect(_request_started, dispatch_uid="trialdesk-protocol-pin")
+request_finished.connect(_request_finished, dispatch_uid="trialdesk-protocol-unpin")
 
 
 def active_hash() -> str:
-    return ProtocolVersion.objects.filter(active=True).values_list("content_hash", flat=True).first() or ""
+    """The active protocol's content hash, or "" when none is installed."""
+    pinned = _pinned.get()
+    if pinned is not None and "hash" in pinned:
+        return pinned["hash"]
+    found = ProtocolVersion.objects.filter(active=True).values_list("content_hash", flat=True).first() or ""
+    if pinned is not None and found:
+        pinned["hash"] = found
+    return found
+
+
+def active_protocol() -> Protocol:
+    """The protocol the trial currently runs under (validated, cached per hash)."""
+    content_hash = active_hash()
+    if not content_hash:
+        raise UserError("no protocol is installed: run `trialdesk demo` or install one first")
+    return _load_active(content_hash)
