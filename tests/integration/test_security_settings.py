@@ -21,7 +21,8 @@ def test_password_policy_and_session_expiry():
     validators = production.AUTH_PASSWORD_VALIDATORS
     minimum = next(v for v in validators if v["NAME"].endswith("MinimumLengthValidator"))
     assert minimum["OPTIONS"]["min_length"] == 10
-    assert production.SESSION_COOKIE_AGE == 30 * 60 and production.SESSION_SAVE_EVERY_REQUEST
+    assert production.SESSION_COOKIE_AGE == 30 * 60
+    assert "trialdesk.web.sessions.SessionMiddleware" in production.MIDDLEWARE
     assert production.SESSION_COOKIE_HTTPONLY and production.SESSION_COOKIE_SAMESITE == "Lax"
 
 
