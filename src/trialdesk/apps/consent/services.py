@@ -148,7 +148,8 @@ def record_decline(
 def consent_date(participant: Participant) -> dt.date | None:
     """When valid consent began: the later of the required forms' dates on the first consent."""
     forms = active_protocol().consent.forms
-    for record in participant.consents.order_by("recorded_at", "id"):
+    # Sorted here rather than by the database, so that lists of participants can prefetch ``consents``.
+    for record in sorted(participant.consents.all(), key=lambda r: (r.recorded_at, r.id)):
         days = [getattr(record, f"{form}_on") for form in forms]
         if all(days):
             return max(days)
