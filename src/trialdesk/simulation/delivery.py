@@ -54,7 +54,7 @@ class Delivery:
 
     def session_dates(self) -> dict[tuple[str, int], dt.date]:
         """(group_id, session_number) -> date of every held session."""
-        held = self.sessions[self.sessions["held"]]
+        held = self.sessions[self.sessions["held"].astype(bool)]  # an empty column is object dtype
         return {(g, int(n)): on for g, n, on in zip(held["group_id"], held["session_number"],
                                                     held["scheduled_on"], strict=True)}
 
@@ -77,7 +77,9 @@ class Delivery:
             end = ends.get(row["trial_id"])
             if end is not None and (pd.isna(row["left_on"]) or end <= row["left_on"]):
                 memberships.loc[index, ["left_on", "left_reason"]] = [max(end, row["joined_on"]), reason]
-        return Delivery(self.groups, memberships, self.sessions, self.attendance[keep].reset_index(drop=True),
+        # a boolean array, not a list: an empty list would select no columns instead of no rows
+        attended = self.attendance[np.array(keep, dtype=bool)].reset_index(drop=True)
+        return Delivery(self.groups, memberships, self.sessions, attended,
                         self.fidelity, self.withdrawals)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from trialdesk.apps.accounts.permissions import allowed
 from trialdesk.apps.ledger.services import Context
 from trialdesk.apps.snapshots.snapshot import load_snapshot
@@ -18,7 +20,7 @@ from .models import AnalysisRun
 
 def _inputs(run: AnalysisRun, closed: bool) -> dict[str, Any]:
     tables = load_snapshot(run.snapshot_id)
-    protocol = services._protocol_of(run.snapshot)
+    protocol = services.protocol_of(run.snapshot)
     key = None
     if not closed and not run.snapshot.blinded:
         from trialdesk.apps.snapshots.letters import arm_letters
@@ -33,7 +35,9 @@ def _inputs(run: AnalysisRun, closed: bool) -> dict[str, Any]:
 def check_closed(user: Any) -> None:
     if user is None or not allowed(user, "view-closed-report"):
         name = user.get_username() if user is not None else "this user"
-        raise UserError(f"{name} may not see the closed report (needs the view-closed-report permission)")
+        raise UserError(_(
+            "%(name)s may not see the closed report (needs the view-closed-report permission)"
+        ) % {"name": name})
 
 
 def run_for(context: Context, snapshot_id: str | None) -> AnalysisRun:

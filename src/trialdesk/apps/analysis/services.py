@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.analysis import run_plan, to_json
@@ -44,13 +45,16 @@ def resolve_snapshot(snapshot_id: str | None) -> Snapshot:
         found = Snapshot.objects.order_by("-taken_at", "blinded", "-id").first()
         if found is None:
             raise UserError(
-                "there is no locked snapshot to analyse: lock the data and take a snapshot "
-                "first (`trialdesk snapshot take`)"
+                _(
+                    "there is no locked snapshot to analyse: lock the data and take a snapshot first "
+                    "(`trialdesk snapshot take`)"
+                )
             )
     else:
         found = Snapshot.objects.filter(pk=snapshot_id).first()
         if found is None:
-            raise UserError(f"no snapshot {snapshot_id!r}; `trialdesk snapshot list` shows them")
+            raise UserError(_("no snapshot %(snapshot_id)s; `trialdesk snapshot list` shows them") % {
+                "snapshot_id": repr(snapshot_id)})
     if found.blinded:
         raise UserError(_blinded(found, named=snapshot_id is not None))
     return found
@@ -162,7 +166,7 @@ def execute(run_id: int) -> AnalysisRun:
     AnalysisRun.objects.filter(pk=run.pk).update(status=AnalysisRun.RUNNING, started_at=clock.now(), error="")
     try:
         tables = load_snapshot(run.snapshot_id)
-        protocol = _protocol_of(run.snapshot)
+        protocol = protocol_of(run.snapshot)
         results = run_plan(
             protocol,
             tables,
@@ -183,7 +187,7 @@ def execute(run_id: int) -> AnalysisRun:
     return run
 
 
-def _protocol_of(snapshot: Snapshot):
+def protocol_of(snapshot: Snapshot):
     """The protocol the snapshot was taken under (the active one if that version is not stored)."""
     from trialdesk.protocol import Protocol
 
