@@ -196,7 +196,7 @@ def serve(fd: int, port: int, hook_at: int) -> None:
         tokens.append(f"{code}={create_token(user, ctx, name='crash test', days=1)[0]}")
     _stop_randomisation_at(hook_at, fd)
     _signal(fd, "tokens " + " ".join(tokens))
-    trialdesk(["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "8"])
+    trialdesk(["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "8", "--no-task-worker"])
 
 
 def randomise_all(fd: int, threads: int, hook_at: int | None) -> None:

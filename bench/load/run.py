@@ -122,7 +122,7 @@ def start_server(args, work: Path, env: dict) -> tuple[subprocess.Popen, str]:
     log = (work / "server.log").open("w")
     server = subprocess.Popen(
         [str(BIN / "trialdesk"), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--threads", str(args.threads), "--workers", str(args.workers)],
+         "--threads", str(args.threads), "--workers", str(args.workers), "--no-task-worker"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
     )  # fmt: skip
     deadline = time.monotonic() + 120

@@ -3,22 +3,15 @@ single process uses at most one core however many threads it has (docs/performan
 
 from __future__ import annotations
 
-import ctypes
-import signal
-import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-#: prctl(2) option: the signal a process receives when its parent dies.
-_PR_SET_PDEATHSIG = 1
+from .processes import die_with_parent
 
 
 def _die_with_the_master(_server: Any, _worker: Any) -> None:
-    # A killed master must not leave workers finishing requests on their own: on Linux the kernel sends
-    # them SIGKILL too, so "the server was killed" means every process of it (the crash tests rely on it).
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    die_with_parent()
 
 
 class _Prefork(BaseApplication):
