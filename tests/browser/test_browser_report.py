@@ -52,3 +52,21 @@ def test_report_renders_without_console_errors_and_the_pdf_is_written(report, pa
         assert path.stat().st_size > 0
     assert page.console_errors == []
     assert paths.pdf is not None and paths.pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_a_report_with_results_not_estimable_renders_and_says_why(tmp_path, page):
+    """Twelve participants, no IMR group: the plan runs as far as the data allow, the report says the rest."""
+    protocol = _few_imputations(load_protocol())
+    trial = simulate_trial(protocol, n_participants=12, seed=9)
+    tables = {name: datasets.check(name, getattr(trial, name)) for name in datasets.TABLES}
+    results = run_plan(protocol, tables, seed=3)
+    paths = render_report(tables, results, tmp_path, closed=True, trial=from_protocol(protocol), pdf=False)
+    page.goto(paths.html.as_uri())
+    summary = page.locator("#unestimated")
+    assert summary.is_visible()
+    assert summary.inner_text().startswith(f"{len(results['notes'])} results of the analysis plan")
+    assert page.locator("section#sensitivity td.na").count() == sum(
+        r["status"] == "not_estimable" for r in results["sensitivity"]
+    )
+    screenshot(page, "report-not-estimable")
+    assert page.console_errors == []

@@ -62,17 +62,19 @@ def test_analysing_without_a_snapshot_fails_clearly(built, capsys):
     assert err.startswith("error: there is no locked snapshot") and "Traceback" not in err
 
 
-def test_a_tampered_snapshot_is_refused_naming_the_file(built, capsys):
+@pytest.mark.parametrize("name", ["scores.parquet", "manifest.json"])
+def test_a_tampered_snapshot_is_refused_naming_the_file(built, capsys, name):
     snapshot = take_snapshot(_ctx(), "lock", blinded=False)
-    path = snapshot_dir(snapshot.id) / "scores.parquet"
+    path = snapshot_dir(snapshot.id) / name
     os.chmod(path.parent, 0o700)
     os.chmod(path, 0o600)
     path.write_bytes(path.read_bytes() + b"x")
     assert main(["analyse", "--snapshot", snapshot.id]) == 2
-    err = capsys.readouterr().err
-    assert "scores.parquet" in err and "SHA-256" in err
+    started, error = capsys.readouterr().err.strip().splitlines()  # the run's first line, then the error
+    assert started.startswith("analysis run ") and snapshot.id in started
+    assert error.startswith(f"error: snapshot {snapshot.id}: {path} does not match") and "SHA-256" in error
     run = AnalysisRun.objects.get(snapshot=snapshot)
-    assert run.status == AnalysisRun.FAILED and "scores.parquet" in run.error
+    assert run.status == AnalysisRun.FAILED and name in run.error
 
 
 LOCKED_AT = dt.datetime(2014, 12, 31, 12, 0, tzinfo=dt.UTC)
