@@ -174,7 +174,7 @@ def test_analysis_progress_polls_while_the_run_is_unfinished(ctx):
     from trialdesk.apps.snapshots.snapshot import take_snapshot
 
     statistician = user("stig", "statistician")
-    snapshot = take_snapshot(ctx, label="interim")
+    snapshot = take_snapshot(ctx, label="interim", blinded=False)
     run = analysis.create_run(ctx, snapshot.pk)
     client = _client(statistician)
     url = reverse("analysis:run", args=[run.pk])

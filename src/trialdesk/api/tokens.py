@@ -14,6 +14,7 @@ import secrets
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.ledger.services import Context, append
@@ -38,15 +39,16 @@ def create_token(user: Any, context: Context, *, name: str, days: int = DEFAULT_
     """A new token for ``user``: returns the token text (shown once, never stored) and its record."""
     problems = {}
     if not name.strip():
-        problems["name"] = "say what the token is for"
+        problems["name"] = _("say what the token is for")
     elif len(name.strip()) > 100:
-        problems["name"] = "at most 100 characters"
+        problems["name"] = _("at most 100 characters")
     if not 1 <= days <= MAX_DAYS:
-        problems["days"] = f"a token lasts 1 to {MAX_DAYS} days, not {days}"
+        problems["days"] = _("a token lasts 1 to %(most)s days, not %(days)s") % {
+            "most": MAX_DAYS, "days": days}
     if problems:
         raise InputError(problems)
     if not user.is_active:
-        raise UserError(f"{user.get_username()} is not an active user")
+        raise UserError(_("%(username)s is not an active user") % {"username": user.get_username()})
     token = PREFIX + secrets.token_urlsafe(32)
     now = clock.now()
     with transaction.atomic():
@@ -73,7 +75,7 @@ def revoke_token(record: ApiToken, context: Context) -> ApiToken:
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=record.pk)
         if locked.revoked_at is not None:
-            raise UserError(f"token {locked.prefix}… is already revoked")
+            raise UserError(_("token %(prefix)s… is already revoked") % {"prefix": locked.prefix})
         locked.revoked_at = clock.now()
         locked.revoked_by = context.actor
         locked.save(update_fields=["revoked_at", "revoked_by"])

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from trialdesk.apps.ledger.services import Context
@@ -35,10 +36,10 @@ def token_page(request):
         try:
             days = int(request.POST.get("days") or service.DEFAULT_DAYS)
         except ValueError:
-            errors["days"] = "a whole number of days"
+            errors["days"] = _("a whole number of days")
         else:
             try:
-                made, _ = service.create_token(
+                made, _record = service.create_token(
                     request.user, _context(request), name=request.POST.get("name", ""), days=days
                 )
             except InputError as refused:
@@ -61,5 +62,5 @@ def revoke(request, pk: int):
     except UserError as refused:
         messages.error(request, str(refused))
     else:
-        messages.success(request, f"Token {record.prefix}… revoked.")
+        messages.success(request, _("Token %(prefix)s… revoked.") % {"prefix": record.prefix})
     return redirect("api-tokens:list")

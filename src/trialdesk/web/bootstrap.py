@@ -13,6 +13,12 @@ def setup(*, migrate: bool = False) -> None:
 
     if not apps.ready:
         django.setup()
+    from django.conf import settings
+    from django.utils import translation
+
+    # The command line speaks English (LANGUAGE_CODE), whatever a web request in this process last chose:
+    # its messages are part of the contract scripts read.
+    translation.activate(settings.LANGUAGE_CODE)
     if migrate:
         from django.core.management import call_command
 

@@ -27,9 +27,10 @@ LOCALE_DIR = PACKAGE_DIR / "locale"
 PO_PATH = LOCALE_DIR / "da" / "LC_MESSAGES" / "django.po"
 MO_PATH = PO_PATH.with_suffix(".mo")
 
-#: Where the user interface lives. Pure packages (protocol, stats, reporting...) and the API have no
-#: translated strings: their text is protocol content, data or machine-read.
-SOURCE_DIRS = ("apps", "web")
+#: Where the user interface lives: the Django apps, the web layer, and the API's pages (tokens) and the
+#: service refusals its answers carry. Pure packages (protocol, stats, reporting...) have no translated
+#: strings: their text is protocol content, data or machine-read.
+SOURCE_DIRS = ("apps", "web", "api")
 
 KEYWORDS = {
     "_": None,

@@ -77,7 +77,7 @@ def _saved_visits(participants: Any) -> dict[int, list[Visit]]:
 
 def _visits(participant: Participant, saved: dict[int, list[Visit]] | None = None) -> list[Visit]:
     found = (saved if saved is not None else _saved_visits([participant])).get(participant.pk)
-    return found or planned_visits(participant)
+    return found or planned_visits(participant, none_saved=True)
 
 
 def randomised(participant: Participant) -> bool:
@@ -145,7 +145,8 @@ def worklist(user: Any, today: dt.date) -> list[tuple[Participant, VisitRow]]:
     """Open and overdue visits at the user's sites, the soonest-closing first, with what is missing."""
     if not (allowed(user, "enter-assessment") or allowed(user, "enter-self-report")):
         return []
-    people = [p for p in active_participants(user) if may_collect(p, "assessment", today)]
+    candidates = active_participants(user).prefetch_related("consents", "withdrawals")
+    people = [p for p in candidates if may_collect(p, "assessment", today)]
     saved = _saved_visits(people)
     rows: list[tuple[Participant, VisitRow]] = []
     for participant in people:

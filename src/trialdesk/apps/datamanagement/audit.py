@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from trialdesk.apps.accounts.permissions import allowed, sites_for
 from trialdesk.apps.ledger.models import CHANNELS, LedgerEntry
@@ -46,7 +47,9 @@ def _date(text: str, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise InputError({name: f"{text!r} is not a date; write it as YYYY-MM-DD"}) from None
+        raise InputError(
+            {name: _("%(text)s is not a date; write it as YYYY-MM-DD") % {"text": repr(text)}}
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class AuditFilter:
         text = {f.name: str(params.get(f.name) or "").strip() for f in fields(cls)}
         problems = {}
         if text["channel"] and text["channel"] not in {code for code, _ in CHANNELS}:
-            problems["channel"] = f"unknown channel {text['channel']!r}"
+            problems["channel"] = _("unknown channel %(text)s") % {"text": repr(text['channel'])}
         dates = {}
         for name in ("since", "until"):
             try:
@@ -75,7 +78,7 @@ class AuditFilter:
             except InputError as refused:
                 problems.update(refused.fields)
         if not problems and dates["since"] and dates["until"] and dates["since"] > dates["until"]:
-            problems["until"] = "the end date is before the start date"
+            problems["until"] = _("the end date is before the start date")
         if problems:
             raise InputError(problems)
         return cls(

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
@@ -102,7 +103,8 @@ def _scope_key(scope: str, participant: Participant | None, visit_code: str, ins
         return "database"
     if scope not in ("form", "participant", "visit"):
         raise InputError(
-            {"scope": f"unknown lock scope {scope!r}; choose form, participant, visit or database"}
+            {"scope": _("unknown lock scope %(scope)s; choose form, participant, visit or database") % {
+                "scope": repr(scope)}}
         )
     if scope in ("form", "visit") and visit_code not in {visit.code for visit in active_protocol().visits}:
         raise InputError(
@@ -111,7 +113,7 @@ def _scope_key(scope: str, participant: Participant | None, visit_code: str, ins
     if scope == "visit":
         return f"visit:{visit_code}"
     if participant is None:
-        raise InputError({"participant": f"a {scope} lock needs the participant"})
+        raise InputError({"participant": _("a %(scope)s lock needs the participant") % {"scope": scope}})
     if scope == "participant":
         return f"participant:{participant.trial_id}"
     if not Assessment.objects.filter(
@@ -119,8 +121,13 @@ def _scope_key(scope: str, participant: Participant | None, visit_code: str, ins
     ).exists():
         raise InputError(
             {
-                "instrument": f"{participant.trial_id} has no {instrument or '(no instrument)'} form "
-                f"at visit {visit_code}"
+                "instrument": _(
+                    "%(trial_id)s has no %(instrument)s form at visit %(visit_code)s"
+                ) % {
+                    "trial_id": participant.trial_id,
+                    "instrument": instrument or _("(no instrument)"),
+                    "visit_code": visit_code,
+                }
             }
         )
     return f"form:{participant.trial_id}/{visit_code}/{instrument}"
@@ -138,13 +145,13 @@ def lock(
 ) -> Lock:
     """Lock data read-only; locking the whole database also takes an analysis snapshot."""
     if not allowed(user, "lock-data", participant):
-        raise UserError("your role does not allow locking data (lock-data)")
+        raise UserError(_("your role does not allow locking data (lock-data)"))
     if not reason.strip():
-        raise InputError({"reason": "a reason is required to lock data"})
+        raise InputError({"reason": _("a reason is required to lock data")})
     key = _scope_key(scope, participant, visit_code.strip(), instrument.strip())
     with transaction.atomic():
         if Lock.objects.filter(key=key, unlocked_at__isnull=True).exists():
-            raise UserError(f"{key.replace(':', ' ')} is already locked")
+            raise UserError(_("%(target)s is already locked") % {"target": key.replace(':', ' ')})
         made = Lock.objects.create(
             scope=scope, key=key, participant=participant if scope in ("form", "participant") else None,
             visit_code=visit_code.strip() if scope in ("form", "visit") else "",
@@ -172,7 +179,8 @@ def lock(
                 made.snapshot_id = take_snapshot(context, label=f"database lock {made.pk}").id
             except OSError as problem:
                 raise UserError(
-                    f"the database was not locked: its snapshot could not be written ({problem})"
+                    _("the database was not locked: its snapshot could not be written (%(problem)s)") % {
+                        "problem": problem}
                 ) from None
             made.save(update_fields=["snapshot_id"])
     return made
@@ -180,14 +188,15 @@ def lock(
 
 def request_unlock(target: Lock, context: Context, *, user: Any, reason: str) -> UnlockRequest:
     if not allowed(user, "lock-data"):
-        raise UserError("your role does not allow asking for an unlock (lock-data)")
+        raise UserError(_("your role does not allow asking for an unlock (lock-data)"))
     if not target.active:
-        raise UserError(f"{target.describe()} is not locked")
+        raise UserError(_("%(target)s is not locked") % {"target": target.describe()})
     if not reason.strip():
-        raise InputError({"reason": "a reason is required to unlock data"})
+        raise InputError({"reason": _("a reason is required to unlock data")})
     with transaction.atomic():
         if target.requests.filter(state="pending").exists():
-            raise UserError(f"an unlock of {target.describe()} is already waiting for approval")
+            raise UserError(_("an unlock of %(target)s is already waiting for approval") % {
+                "target": target.describe()})
         made = UnlockRequest.objects.create(
             lock=target, requested_by=user, requested_at=clock.now(), reason=reason.strip()
         )
@@ -207,21 +216,23 @@ def decide_unlock(
 ) -> UnlockRequest:
     """Approve (lifting the lock) or refuse an unlock: a second person, password re-entered."""
     if not allowed(user, "approve-unlock"):
-        raise UserError("your role does not allow approving an unlock (approve-unlock)")
+        raise UserError(_("your role does not allow approving an unlock (approve-unlock)"))
     if user.pk == request.requested_by_id:
-        raise UserError("a second person must approve an unlock: you asked for this one")
+        raise UserError(_("a second person must approve an unlock: you asked for this one"))
     if request.state != "pending":
-        raise UserError(f"unlock request #{request.pk} is already {request.state}")
+        raise UserError(_("unlock request #%(number)s is already %(state)s") % {
+            "number": request.pk, "state": request.state})
     if not check_password(password, user.password):
         with transaction.atomic():
             append(context, action="approve-password-failed", entity="unlock-request", entity_id=request.pk)
-        raise UserError("password: the password is not correct; nothing was approved")
+        raise UserError("password: " + _("the password is not correct; nothing was approved"))
     if not approve and not note.strip():
-        raise InputError({"note": "a note is required to refuse an unlock"})
+        raise InputError({"note": _("a note is required to refuse an unlock")})
     with transaction.atomic():
         locked = UnlockRequest.objects.select_for_update().get(pk=request.pk)
         if locked.state != "pending":
-            raise UserError(f"unlock request #{locked.pk} is already {locked.state}")
+            raise UserError(_("unlock request #%(number)s is already %(state)s") % {
+                "number": locked.pk, "state": locked.state})
         now = clock.now()
         locked.state = "approved" if approve else "refused"
         locked.decided_by, locked.decided_at, locked.decision_note = user, now, note.strip()

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed, sites_for
@@ -67,14 +68,15 @@ def raise_query(
 ) -> Query:
     """Raise a query by hand on a participant's field (a data manager's question to the site)."""
     if not allowed(user, "manage-queries", participant):
-        raise UserError("your role does not allow raising queries (manage-queries)")
+        raise UserError(_("your role does not allow raising queries (manage-queries)"))
     problems = {}
     if not text.strip():
-        problems["text"] = "say what the site should check"
+        problems["text"] = _("say what the site should check")
     if instrument and instrument not in get_library().codes():
-        problems["instrument"] = f"unknown instrument {instrument!r}"
+        problems["instrument"] = _("unknown instrument %(instrument)s") % {"instrument": repr(instrument)}
     if visit is not None and visit.participant_id != participant.pk:
-        problems["visit"] = f"visit {visit.code} is not {participant.trial_id}'s"
+        problems["visit"] = _("visit %(visit_code)s is not %(trial_id)s's") % {
+            "visit_code": visit.code, "trial_id": participant.trial_id}
     if problems:
         raise InputError(problems)
     with transaction.atomic():
@@ -92,11 +94,13 @@ def _move(query: Query, context: Context, *, kind: str, status: str, text: str) 
     with transaction.atomic():
         locked = Query.objects.select_for_update().select_related("participant", "site").get(pk=query.pk)
         if kind == "answer" and locked.status != OPEN:
-            raise UserError(f"query #{locked.pk} is {locked.status}: only an open query can be answered")
+            raise UserError(_(
+                "query #%(number)s is %(status)s: only an open query can be answered"
+            ) % {"number": locked.pk, "status": locked.status})
         if kind == "reopen" and locked.status == OPEN:
-            raise UserError(f"query #{locked.pk} is already open")
+            raise UserError(_("query #%(number)s is already open") % {"number": locked.pk})
         if kind == "close" and locked.status == CLOSED:
-            raise UserError(f"query #{locked.pk} is already closed")
+            raise UserError(_("query #%(number)s is already closed") % {"number": locked.pk})
         now = clock.now()
         locked.status, locked.updated_at = status, now
         locked.closed_at = now if status == CLOSED else None
@@ -108,25 +112,25 @@ def _move(query: Query, context: Context, *, kind: str, status: str, text: str) 
 
 def answer(query: Query, context: Context, *, user: Any, text: str) -> Query:
     if not allowed(user, "answer-queries", query):
-        raise UserError("your role does not allow answering this site's queries (answer-queries)")
+        raise UserError(_("your role does not allow answering this site's queries (answer-queries)"))
     if not text.strip():
-        raise InputError({"text": "an answer is required"})
+        raise InputError({"text": _("an answer is required")})
     return _move(query, context, kind="answer", status=ANSWERED, text=text.strip())
 
 
 def close(query: Query, context: Context, *, user: Any, text: str = "") -> Query:
     if not allowed(user, "manage-queries", query):
-        raise UserError("your role does not allow closing queries (manage-queries)")
+        raise UserError(_("your role does not allow closing queries (manage-queries)"))
     if query.status == OPEN and not text.strip():
-        raise InputError({"text": "say why an unanswered query is closed"})
+        raise InputError({"text": _("say why an unanswered query is closed")})
     return _move(query, context, kind="close", status=CLOSED, text=text.strip() or "closed")
 
 
 def reopen(query: Query, context: Context, *, user: Any, text: str) -> Query:
     if not allowed(user, "manage-queries", query):
-        raise UserError("your role does not allow re-opening queries (manage-queries)")
+        raise UserError(_("your role does not allow re-opening queries (manage-queries)"))
     if not text.strip():
-        raise InputError({"text": "say why the query is re-opened"})
+        raise InputError({"text": _("say why the query is re-opened")})
     return _move(query, context, kind="reopen", status=OPEN, text=text.strip())
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
@@ -23,11 +24,13 @@ from .models import SourceVerification
 
 def verify_form(assessment: Assessment, context: Context, *, user: Any, note: str = "") -> SourceVerification:
     if not allowed(user, "verify-source", assessment.participant):
-        raise UserError("your role does not allow source-data verification (verify-source)")
+        raise UserError(_("your role does not allow source-data verification (verify-source)"))
     if assessment.status == "draft":
         raise UserError(
-            f"{assessment.instrument} at {assessment.visit.code} is a draft: verify it once "
-            "it is complete or recorded as not done"
+            _(
+                "%(instrument)s at %(visit_code)s is a draft: verify it once it is complete or recorded as "
+                "not done"
+            ) % {"instrument": assessment.instrument, "visit_code": assessment.visit.code}
         )
     with transaction.atomic():
         digest = form_hash(assessment)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
@@ -27,7 +28,7 @@ def printed_name(user: Any) -> str:
 def sign(participant, context: Context, *, user: Any, password: str) -> CasebookSignature:
     """Sign after re-entering the password; a wrong password stores nothing but the failed attempt."""
     if not allowed(user, "sign-casebook", participant):
-        raise UserError("your role does not allow signing casebooks (sign-casebook)")
+        raise UserError(_("your role does not allow signing casebooks (sign-casebook)"))
     if not user.check_password(password):
         with transaction.atomic():
             append(
@@ -38,7 +39,7 @@ def sign(participant, context: Context, *, user: Any, password: str) -> Casebook
                 site=participant.site.code,
                 participant=participant.trial_id,
             )
-        raise UserError("password: the password is not correct; the casebook was not signed")
+        raise UserError("password: " + _("the password is not correct; the casebook was not signed"))
     with transaction.atomic():
         digest = casebook_hash(participant)
         signature = CasebookSignature.objects.create(

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from trialdesk.errors import UserError
+from trialdesk.errors import gettext as _
 from trialdesk.stats.agreement import icc, kappa_table, weighted_kappa
 
 DRAW_ALGORITHM = "numpy-default_rng([seed, rating_id]).random()<share/v1"
@@ -25,7 +26,8 @@ def selected_for_double(seed: int, rating_id: int, share: float) -> bool:
     stored seed can check every selection, and selections do not depend on the order ratings arrive in.
     """
     if not 0 <= share <= 1:
-        raise UserError(f"the double-rated share must be between 0 and 1, got {share}")
+        raise UserError(_("the double-rated share must be between 0 and 1, got %(share)s") % {
+            "share": share})
     return bool(np.random.default_rng([seed, rating_id]).random() < share)
 
 
@@ -94,7 +96,7 @@ def drift(ratings: pd.DataFrame, by: str, freq: str = "Q") -> pd.DataFrame:
     counts once for each. Double ratings should be left out (they rate the same occasion again).
     """
     if by not in ratings.columns:
-        raise UserError(f"drift by {by!r}: no such column")
+        raise UserError(_("drift by %(by)s: no such column") % {"by": repr(by)})
     columns = [by, "period", "n", "mean_score", "change", "trend_per_year"]
     if ratings.empty:
         return pd.DataFrame(columns=columns)

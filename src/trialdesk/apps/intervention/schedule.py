@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from trialdesk.errors import UserError
+from trialdesk.errors import gettext as _
 
 Frequency = Literal["weekly", "fortnightly", "monthly"]
 Status = Literal["planned", "held", "cancelled", "rescheduled"]
@@ -48,8 +49,8 @@ def local_datetime(day: dt.date, at: dt.time, zone: str) -> dt.datetime:
     back = candidate.astimezone(dt.UTC).astimezone(tz)
     if back.replace(tzinfo=None) != candidate.replace(tzinfo=None):
         raise UserError(
-            f"{at:%H:%M} does not exist on {day.isoformat()} in {zone} (the clocks go forward): "
-            "choose another time"
+            _("%(at)s does not exist on %(day)s in %(zone)s (the clocks go forward): choose another time") % {
+                "at": format(at, '%H:%M'), "day": day.isoformat(), "zone": zone}
         )
     return candidate
 
@@ -57,7 +58,8 @@ def local_datetime(day: dt.date, at: dt.time, zone: str) -> dt.datetime:
 def first_on_weekday(start: dt.date, weekday: int) -> dt.date:
     """The first date on or after ``start`` that falls on ``weekday`` (0 = Monday)."""
     if not 0 <= weekday <= 6:
-        raise UserError(f"weekday must be 0 (Monday) to 6 (Sunday), got {weekday}")
+        raise UserError(_("weekday must be 0 (Monday) to 6 (Sunday), got %(weekday)s") % {
+            "weekday": weekday})
     return start + dt.timedelta(days=(weekday - start.weekday()) % 7)
 
 
@@ -116,7 +118,9 @@ def bank_holidays(country: str, years: Iterable[int], subdivision: str | None = 
     try:
         calendar = holiday_calendars.country_holidays(country, subdiv=subdivision, years=sorted(set(years)))
     except NotImplementedError:
-        raise UserError(f"no bank-holiday calendar for country {country!r}") from None
+        raise UserError(
+            _("no bank-holiday calendar for country %(country)s") % {"country": repr(country)}
+        ) from None
     return {day: str(name) for day, name in calendar.items()}
 
 
@@ -124,20 +128,21 @@ def _find(slots: Sequence[Slot], number: int) -> Slot:
     for slot in slots:
         if slot.number == number:
             return slot
-    raise UserError(f"there is no session {number}")
+    raise UserError(_("there is no session %(number)s") % {"number": number})
 
 
-def _changeable(slot: Slot, what: str) -> None:
+def _changeable(slot: Slot, refusal: str) -> None:
+    """``refusal`` (translated, with %(number)s and %(status)s) when the session is held or cancelled."""
     if slot.status in ("held", "cancelled"):
-        raise UserError(f"session {slot.number} is {slot.status}: a {slot.status} session cannot be {what}")
+        raise UserError(refusal % {"number": slot.number, "status": slot.status})
 
 
 def cancel(slots: Sequence[Slot], number: int, reason: str) -> list[Slot]:
     """The schedule with session ``number`` cancelled; needs a reason."""
     if not reason.strip():
-        raise UserError(f"cancelling session {number} needs a reason")
+        raise UserError(_("cancelling session %(number)s needs a reason") % {"number": number})
     slot = _find(slots, number)
-    _changeable(slot, "cancelled")
+    _changeable(slot, _("session %(number)s is %(status)s: a %(status)s session cannot be cancelled"))
     return [replace(s, status="cancelled", reason=reason.strip()) if s is slot else s for s in slots]
 
 
@@ -147,19 +152,22 @@ def check_move(
     """Session ``number`` moved to instant ``to``; refuses moves before the group's start or onto a day that
     already has another session of the group."""
     slot = _find(slots, number)
-    _changeable(slot, "rescheduled")
+    _changeable(slot, _("session %(number)s is %(status)s: a %(status)s session cannot be rescheduled"))
     if to.tzinfo is None:
-        raise UserError("a rescheduled time must carry its time zone")
+        raise UserError(_("a rescheduled time must carry its time zone"))
     tz = ZoneInfo(zone)
     day = to.astimezone(tz).date()
     if day < group_start:
         raise UserError(
-            f"a session cannot be before the group's start ({group_start.isoformat()}): "
-            f"session {number} was moved to {day.isoformat()}"
+            _(
+                "a session cannot be before the group's start (%(group_start)s): session %(number)s was "
+                "moved to %(day)s"
+            ) % {"group_start": group_start.isoformat(), "number": number, "day": day.isoformat()}
         )
     for other in slots:
         if other is not slot and other.status != "cancelled" and other.starts_at.astimezone(tz).date() == day:
-            raise UserError(f"session {other.number} of this group is already on {day.isoformat()}")
+            raise UserError(_("session %(other_number)s of this group is already on %(day)s") % {
+                "other_number": other.number, "day": day.isoformat()})
     return replace(slot, status="rescheduled", moved_from=slot.moved_from or slot.starts_at, starts_at=to)
 
 
@@ -168,7 +176,7 @@ def reschedule(
 ) -> list[Slot]:
     """The schedule with session ``number`` moved to ``to`` (kept in number order); needs a reason."""
     if not reason.strip():
-        raise UserError(f"rescheduling session {number} needs a reason")
+        raise UserError(_("rescheduling session %(number)s needs a reason") % {"number": number})
     moved = replace(check_move(slots, number, to, group_start=group_start, zone=zone), reason=reason.strip())
     return [moved if s.number == number else s for s in slots]
 
@@ -177,7 +185,7 @@ def stop(slots: Sequence[Slot], stop_on: dt.date, reason: str, zone: str) -> lis
     """The schedule of a group stopped on ``stop_on``: sessions from that day on that were not held are
     cancelled with the stop's reason; held sessions stay as they were."""
     if not reason.strip():
-        raise UserError("stopping a group needs a reason")
+        raise UserError(_("stopping a group needs a reason"))
     tz = ZoneInfo(zone)
     why = f"group stopped: {reason.strip()}"
     return [

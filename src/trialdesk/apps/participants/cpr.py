@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 from trialdesk.errors import UserError
+from trialdesk.errors import gettext as _
 
 _FORMAT = re.compile(r"^(\d{2})(\d{2})(\d{2})-?(\d{4})$")
 
@@ -28,7 +29,7 @@ def normalise(text: str) -> str:
     """``DDMMYY-SSSS`` from input with or without the hyphen and surrounding spaces."""
     match = _FORMAT.match(text.strip())
     if not match:
-        raise UserError("CPR number must be 10 digits written DDMMYY-SSSS")
+        raise UserError(_("CPR number must be 10 digits written DDMMYY-SSSS"))
     day, month, yy, serial = match.groups()
     return f"{day}{month}{yy}-{serial}"
 
@@ -42,7 +43,7 @@ def birth_date(cpr: str) -> dt.date:
         return dt.date(year, month, day)
     except ValueError:
         # The message names the rule, never the number itself.
-        raise UserError("CPR number does not start with a real birth date (DDMMYY)") from None
+        raise UserError(_("CPR number does not start with a real birth date (DDMMYY)")) from None
 
 
 def validate(cpr: str) -> str:

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from trialdesk.apps.participants import cpr as cpr_rules
-from trialdesk.errors import ProblemsError, UserError
+from trialdesk.errors import ProblemsError, UserError, ngettext
+from trialdesk.errors import gettext as _
 
 COLUMNS = ("cpr", "event", "start_date", "end_date")
 EVENTS = ("admission", "er_visit", "outpatient_contact")
@@ -70,10 +71,6 @@ class Extract:
     ignored_columns: tuple[str, ...]
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
 def mask(cpr: str) -> str:
     """A normalised CPR number with its serial hidden: ``010180-****``."""
     return f"{cpr[:6]}-****"
@@ -82,11 +79,12 @@ def mask(cpr: str) -> str:
 def read(data: bytes, name: str = "") -> Extract:
     """Read and validate an extract; ProblemsError listing every problem by row and column."""
     if not data.strip():
-        raise UserError(f"{name or 'the file'} is empty: expected a header row with {', '.join(COLUMNS)}")
+        raise UserError(_("%(file)s is empty: expected a header row with %(columns)s") % {
+            "file": name or _("the file"), "columns": ', '.join(COLUMNS)})
     cells = _xlsx_cells(data) if data.startswith(_XLSX_MAGIC) else _csv_cells(data)
     header = next(cells, None)
     if header is None:
-        raise UserError(f"{name or 'the file'} has no header row")
+        raise UserError(_("%(file)s has no header row") % {"file": name or _("the file")})
     return _validate(header, cells)
 
 
@@ -107,7 +105,9 @@ def _xlsx_cells(data: bytes) -> Iterator[list[Any]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as problem:  # openpyxl raises many kinds for a damaged file
-        raise UserError(f"the Excel file cannot be read ({type(problem).__name__})") from None
+        raise UserError(
+            _("the Excel file cannot be read (%(name)s)") % {"name": type(problem).__name__}
+        ) from None
     try:
         sheet = book.worksheets[0]
         for values in sheet.iter_rows(values_only=True):
@@ -125,8 +125,8 @@ def _validate(header: list[Any], cells: Iterator[list[Any]]) -> Extract:
     missing = [column for column in COLUMNS if column not in names]
     if missing:
         raise UserError(
-            f"row 1 (header): missing column(s) {', '.join(missing)}; an extract needs the columns "
-            f"{', '.join(COLUMNS)}"
+            _("row 1 (header): missing column(s) %(missing)s; an extract needs the columns %(columns)s") % {
+                "missing": ', '.join(missing), "columns": ', '.join(COLUMNS)}
         )
     index = {column: names.index(column) for column in COLUMNS}
     ignored = tuple(name for name in names if name and name not in COLUMNS)
@@ -144,17 +144,24 @@ def _validate(header: list[Any], cells: Iterator[list[Any]]) -> Extract:
         if row is None:
             continue
         if (earlier := first_seen.get(row.key)) is not None:
-            problems.append(f"row {number}: duplicates row {earlier} (same cpr, event, start_date, end_date)")
+            problems.append(_(
+                "row %(number)s: duplicates row %(earlier)s (same cpr, event, start_date, end_date)"
+            ) % {"number": number, "earlier": earlier})
             continue
         first_seen[row.key] = number
         rows.append(row)
     if read_count == 0:
-        raise UserError("the extract has a header but no event rows")
+        raise UserError(_("the extract has a header but no event rows"))
     if problems:
         listed = problems[:MAX_LISTED]
         if len(problems) > MAX_LISTED:
-            listed.append(f"... and {len(problems) - MAX_LISTED} more problems")
-        raise ProblemsError([f"the extract was not imported ({plural(len(problems), 'problem')}):", *listed])
+            listed.append(_("... and %(count)s more problems") % {"count": len(problems) - MAX_LISTED})
+        header = ngettext(
+            "the extract was not imported (%(count)s problem):",
+            "the extract was not imported (%(count)s problems):",
+            len(problems),
+        ) % {"count": len(problems)}
+        raise ProblemsError([header, *listed])
     return Extract(tuple(rows), read_count, ignored)
 
 
@@ -163,21 +170,25 @@ def _row(number: int, cell: dict[str, Any]) -> tuple[ExtractRow | None, list[str
     cpr = _cpr(cell["cpr"])
     if cpr is None:
         problems.append(
-            f"row {number}, column cpr: not a valid CPR number (DDMMYY-SSSS with a real birth date)"
+            _("row %(number)s, column cpr: not a valid CPR number (DDMMYY-SSSS with a real birth date)") % {
+                "number": number}
         )
     event = str(cell["event"] or "").strip().lower()
     if event not in EVENTS:
         shown = f" {event!r}" if event and len(event) <= 30 and not _DIGITS.search(event) else ""
         problems.append(
-            f"row {number}, column event: unknown event type{shown}; expected one of {', '.join(EVENTS)}"
+            _("row %(number)s, column event: unknown event type%(shown)s; expected one of %(events)s") % {
+                "number": number, "shown": shown, "events": ', '.join(EVENTS)}
         )
     start = _date(cell["start_date"], number, "start_date", problems, required=True)
     end = _date(cell["end_date"], number, "end_date", problems, required=event == "admission")
     if start is not None and end is not None and end < start:
-        what = "discharge" if event == "admission" else "end"
-        problems.append(
-            f"row {number}, column end_date: {what} date {end} is before the start date {start}"
+        message = (
+            _("row %(number)s, column end_date: discharge date %(end)s is before the start date %(start)s")
+            if event == "admission"
+            else _("row %(number)s, column end_date: end date %(end)s is before the start date %(start)s")
         )
+        problems.append(message % {"number": number, "end": end, "start": start})
     if problems or cpr is None or start is None:
         return None, problems
     # Point events are stored as one-day events, so their identity is the start date alone.
@@ -204,7 +215,8 @@ def _date(value: Any, number: int, column: str, problems: list[str], *, required
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             needed = "an admission needs its discharge date" if column == "end_date" else "a date is required"
-            problems.append(f"row {number}, column {column}: empty; {needed}")
+            problems.append(_("row %(number)s, column %(column)s: empty; %(needed)s") % {
+                "number": number, "column": column, "needed": needed})
         return None
     if isinstance(value, dt.datetime):
         return value.date()
@@ -216,5 +228,7 @@ def _date(value: Any, number: int, column: str, problems: list[str], *, required
             return dt.datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    problems.append(f"row {number}, column {column}: not a date (write YYYY-MM-DD, DD-MM-YYYY or DD.MM.YYYY)")
+    problems.append(_(
+        "row %(number)s, column %(column)s: not a date (write YYYY-MM-DD, DD-MM-YYYY or DD.MM.YYYY)"
+    ) % {"number": number, "column": column})
     return None

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
@@ -78,7 +80,7 @@ def _refusal(follow: FollowUp, row: reader.ExtractRow) -> str | None:
 def _problems(header: str, problems: list[str]) -> ProblemsError:
     listed = problems[: reader.MAX_LISTED]
     if len(problems) > reader.MAX_LISTED:
-        listed.append(f"... and {len(problems) - reader.MAX_LISTED} more")
+        listed.append(_("... and %(count)s more") % {"count": len(problems) - reader.MAX_LISTED})
     return ProblemsError([header, *listed])
 
 
@@ -91,7 +93,7 @@ def import_register(
     matched rows are stored and the unmatched ones reported (row number and masked number only).
     """
     if not allowed(user, "import-registers"):
-        raise UserError("importing register extracts needs the personal-data key holder permission")
+        raise UserError(_("importing register extracts needs the personal-data key holder permission"))
     sha256 = hashlib.sha256(data).hexdigest()
     file_name = _CPR_LIKE.sub(r"\1-****", file_name)[:255]
     extract = reader.read(data, file_name)
@@ -99,18 +101,24 @@ def import_register(
     unmatched = [row for row in extract.rows if row.cpr not in people]
     if unmatched and not accept_unmatched:
         raise _problems(
-            f"the extract was not imported: {reader.plural(len(unmatched), 'row')} with a CPR number that "
-            "is not in the key table (check the extract, or accept unmatched rows to store the matched ones "
-            "only):",
-            [f"row {row.row}: {row.masked}" for row in unmatched],
+            ngettext(
+                "the extract was not imported: %(count)s row with a CPR number that is not in the key table "
+                "(check the extract, or accept unmatched rows to store the matched ones only):",
+                "the extract was not imported: %(count)s rows with a CPR number that is not in the key table "
+                "(check the extract, or accept unmatched rows to store the matched ones only):",
+                len(unmatched),
+            ) % {"count": len(unmatched)},
+            [_("row %(number)s: %(masked)s") % {"number": row.row, "masked": row.masked}
+             for row in unmatched],
         )
     refused = [
-        f"row {row.row}: participant {person.trial_id} is at a site where you may not import register data"
+        _("row %(number)s: participant %(trial_id)s is at a site where you may not import register data")
+        % {"number": row.row, "trial_id": person.trial_id}
         for row in extract.rows
         if (person := people.get(row.cpr)) is not None and not allowed(user, "import-registers", person)
     ]
     if refused:
-        raise _problems("the extract was not imported:", refused)
+        raise _problems(_("the extract was not imported:"), refused)
 
     spec = periods(active_protocol())
     last_month = spec[-1].end_month if spec else 0

@@ -8,6 +8,7 @@ from typing import Any
 
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.errors import UserError
+from trialdesk.errors import gettext as _
 from trialdesk.protocol.schema import Criterion
 
 from . import icd10
@@ -36,7 +37,7 @@ def _boolean(value: object) -> bool:
         return True
     if text in _NO:
         return False
-    raise UserError(f"answer yes or no, not {str(value)[:20]!r}")
+    raise UserError(_("answer yes or no, not %(value)s") % {"value": repr(str(value)[:20])})
 
 
 def _codes(criterion: Criterion, value: object) -> list[str]:
@@ -45,9 +46,9 @@ def _codes(criterion: Criterion, value: object) -> list[str]:
     elif isinstance(value, list | tuple):
         codes = [icd10.normalise(str(item)) for item in value]
     else:
-        raise UserError("enter ICD-10 codes as text or a list")
+        raise UserError(_("enter ICD-10 codes as text or a list"))
     if criterion.kind == "inclusion" and not codes:
-        raise UserError("enter the ICD-10 diagnosis code(s)")
+        raise UserError(_("enter the ICD-10 diagnosis code(s)"))
     return codes
 
 
@@ -55,23 +56,27 @@ def _age(value: object) -> int:
     try:
         age = int(str(value))
     except ValueError:
-        raise UserError(f"age must be a whole number of years, not {str(value)[:20]!r}") from None
+        raise UserError(_("age must be a whole number of years, not %(value)s") % {
+            "value": repr(str(value)[:20])}) from None
     if not 0 <= age <= 130:
-        raise UserError(f"age {age} is outside 0-130 years")
+        raise UserError(_("age %(age)s is outside 0-130 years") % {"age": age})
     return age
 
 
 def clean_answers(criteria: Sequence[Criterion], raw: Mapping[str, object]) -> dict[str, Any]:
     """One checked answer per criterion; InputError naming every missing or malformed answer."""
     known = {criterion.code for criterion in criteria}
-    problems = {code: f"unknown criterion {code!r}" for code in raw if code not in known}
+    problems = {
+        code: _("unknown criterion %(code)s") % {"code": repr(code)} for code in raw if code not in known
+    }
     answers: dict[str, Any] = {}
     for criterion in criteria:
         value = raw.get(criterion.code)
         # An exclusion by diagnosis may be left empty: no such comorbid diagnosis.
         empty_allowed = criterion.answer_type == "icd10" and criterion.kind == "exclusion"
         if value is None or (isinstance(value, str) and not value.strip() and not empty_allowed):
-            problems[criterion.code] = f"missing answer to {criterion.code} ({criterion.text})"
+            problems[criterion.code] = _("missing answer to %(criterion_code)s (%(text)s)") % {
+                "criterion_code": criterion.code, "text": criterion.text}
             continue
         try:
             if criterion.answer_type == "boolean":
@@ -81,7 +86,8 @@ def clean_answers(criteria: Sequence[Criterion], raw: Mapping[str, object]) -> d
             else:
                 answers[criterion.code] = _age(value)
         except UserError as problem:
-            problems[criterion.code] = f"{criterion.code}: {problem}"
+            problems[criterion.code] = _("%(criterion_code)s: %(problem)s") % {
+                "criterion_code": criterion.code, "problem": problem}
     if problems:
         raise InputError(problems)
     return answers

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from trialdesk.errors import UserError
+from trialdesk.errors import gettext as _
 
 # A WHO ICD-10 code: letter, two digits, optionally a dot and one or two more digits (F20, F20.0, F31.81).
 _CODE = re.compile(r"^([A-Z])(\d{2})\.?(\d{1,2})?$")
@@ -17,7 +18,8 @@ def normalise(code: str) -> str:
     match = _CODE.match(text)
     if not match:
         raise UserError(
-            f"{code.strip()!r} is not an ICD-10 code (a letter, two digits, optionally .digit, e.g. F20.0)"
+            _("%(code)s is not an ICD-10 code (a letter, two digits, optionally .digit, e.g. F20.0)") % {
+                "code": repr(code.strip())}
         )
     letter, digits, detail = match.groups()
     return f"{letter}{digits}.{detail}" if detail else f"{letter}{digits}"

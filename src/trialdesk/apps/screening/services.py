@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.ledger.services import Context, append
@@ -26,9 +27,10 @@ from .models import Screening
 def _check_common(screened_on: dt.date, referral_source: str) -> dict[str, str]:
     problems = {}
     if screened_on > clock.today():
-        problems["screened_on"] = f"screening date {screened_on} is in the future"
+        problems["screened_on"] = _("screening date %(screened_on)s is in the future") % {
+            "screened_on": screened_on}
     if not referral_source.strip():
-        problems["referral_source"] = "referral source is required"
+        problems["referral_source"] = _("referral source is required")
     return problems
 
 
@@ -44,8 +46,9 @@ def _answers_with_age(protocol, raw: Mapping[str, object], born: dt.date | None,
             if given not in (None, "") and str(given).strip() != str(age):
                 raise InputError(
                     {
-                        criterion.code: f"age {given} does not match the CPR number's birth date "
-                        "on the screening date"
+                        criterion.code: _(
+                            "age %(given)s does not match the CPR number's birth date on the screening date"
+                        ) % {"given": given}
                     }
                 )
             answers[criterion.code] = age
@@ -167,19 +170,22 @@ def rescreen(
     previous = latest_screening(participant)
     if participant.state is not State.INELIGIBLE or previous is None:
         raise UserError(
-            f"{participant.trial_id} is {participant.state.label}: only an ineligible person "
-            "can be re-screened"
+            _("%(trial_id)s is %(state)s: only an ineligible person can be re-screened") % {
+                "trial_id": participant.trial_id, "state": _(participant.state.label)}
         )
     fixed = [r["code"] for r in previous.reasons if not r["rescreen_allowed"]]
     if fixed:
         raise UserError(
-            f"{participant.trial_id} was excluded by {', '.join(fixed)}, which the protocol does "
-            "not allow to be re-screened"
+            _(
+                "%(trial_id)s was excluded by %(fixed)s, which the protocol does not allow to be "
+                "re-screened"
+            ) % {"trial_id": participant.trial_id, "fixed": ', '.join(fixed)}
         )
     problems = _check_common(screened_on, referral_source)
     if screened_on <= previous.screened_on:
         problems["screened_on"] = (
-            f"a re-screening must come after the last screening ({previous.screened_on})"
+            _("a re-screening must come after the last screening (%(screened_on)s)") % {
+                "screened_on": previous.screened_on}
         )
     try:
         with_age = _answers_with_age(protocol, answers, participants.birth_date(participant), screened_on)

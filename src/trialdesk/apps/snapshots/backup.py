@@ -28,6 +28,7 @@ from typing import Any
 
 from django.core.management.color import no_style
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.ledger.services import Context, append, verify_ledger
@@ -114,9 +115,9 @@ def backup(path: Path, context: Context) -> dict[str, Any]:
     """Write a backup archive to ``path``; returns its manifest."""
     vendor = connection.vendor
     if vendor not in ("sqlite", "postgresql"):
-        raise UserError(f"backup supports SQLite and PostgreSQL, not {vendor}")
+        raise UserError(_("backup supports SQLite and PostgreSQL, not %(vendor)s") % {"vendor": vendor})
     if path.exists():
-        raise UserError(f"{path} exists: choose a new file name for the backup")
+        raise UserError(_("%(path)s exists: choose a new file name for the backup") % {"path": path})
     with transaction.atomic():
         # Recorded before the copy, so the archive holds its own entry and the restored ledger ends there.
         append(context, action="backup", entity="database", entity_id=vendor, new={"file": path.name})
@@ -151,11 +152,16 @@ def _read_manifest(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
     try:
         manifest = json.loads(archive.read("manifest.json"))
     except KeyError:
-        raise UserError(f"{path} is not a trialdesk backup: it has no manifest.json") from None
+        raise UserError(
+            _("%(path)s is not a trialdesk backup: it has no manifest.json") % {"path": path}
+        ) from None
     except (ValueError, zipfile.BadZipFile, zlib_error()):
-        raise UserError(f"{path}: manifest.json is damaged; nothing was restored") from None
+        raise UserError(
+            _("%(path)s: manifest.json is damaged; nothing was restored") % {"path": path}
+        ) from None
     if manifest.get("format") != FORMAT:
-        raise UserError(f"{path} is not a {FORMAT} archive (format {manifest.get('format')!r})")
+        raise UserError(_("%(path)s is not a %(format)s archive (format %(found)s)") % {
+            "path": path, "format": FORMAT, "found": repr(manifest.get('format'))})
     return manifest
 
 
@@ -170,16 +176,18 @@ def verify_archive(path: Path) -> dict[str, Any]:
     try:
         archive = zipfile.ZipFile(path)
     except FileNotFoundError:
-        raise UserError(f"no such file: {path}") from None
+        raise UserError(_("no such file: %(path)s") % {"path": path}) from None
     except zipfile.BadZipFile:
-        raise UserError(f"{path} is not a trialdesk backup archive (not a readable zip file)") from None
+        raise UserError(_("%(path)s is not a trialdesk backup archive (not a readable zip file)") % {
+            "path": path}) from None
     with archive:
         manifest = _read_manifest(path, archive)
         listed = set(manifest["files"]) | {"manifest.json"}
         extra = sorted(set(archive.namelist()) - listed)
         if extra:
             raise UserError(
-                f"{path}: {extra[0]} is not in the manifest (archive altered); nothing was restored"
+                _("%(path)s: %(extra)s is not in the manifest (archive altered); nothing was restored") % {
+                    "path": path, "extra": extra[0]}
             )
         for name, entry in manifest["files"].items():
             digest = hashlib.sha256()
@@ -188,13 +196,17 @@ def verify_archive(path: Path) -> dict[str, Any]:
                     while block := member.read(BLOCK):
                         digest.update(block)
             except KeyError:
-                raise UserError(f"{path}: {name} is missing from the archive; nothing was restored") from None
+                raise UserError(_("%(path)s: %(name)s is missing from the archive; nothing was restored") % {
+                    "path": path, "name": name}) from None
             except (zipfile.BadZipFile, zlib_error(), EOFError):
-                raise UserError(f"{path}: {name} is corrupted (unreadable); nothing was restored") from None
+                raise UserError(_("%(path)s: %(name)s is corrupted (unreadable); nothing was restored") % {
+                    "path": path, "name": name}) from None
             if digest.hexdigest() != entry["sha256"]:
                 raise UserError(
-                    f"{path}: {name} does not match its SHA-256 in the manifest (corrupted or "
-                    "altered); nothing was restored"
+                    _(
+                        "%(path)s: %(name)s does not match its SHA-256 in the manifest (corrupted or "
+                        "altered); nothing was restored"
+                    ) % {"path": path, "name": name}
                 )
     return manifest
 
@@ -222,7 +234,8 @@ def _sqlite_restore(path: Path, manifest: dict[str, Any]) -> None:
         ):
             _stream(source, out, digest)
         if digest.hexdigest() != expected:  # the file changed since it was verified
-            raise UserError(f"{path}: {SQLITE_FILE} changed while restoring; nothing was restored")
+            raise UserError(_("%(path)s: %(sqlite_file)s changed while restoring; nothing was restored") % {
+                "path": path, "sqlite_file": SQLITE_FILE})
         source_db = sqlite3.connect(copy_path)
         try:
             connection.ensure_connection()
@@ -240,8 +253,10 @@ def _pg_restore(path: Path, manifest: dict[str, Any]) -> None:
         archived = manifest["columns"]
         differ = sorted(t for t in set(present) | set(archived) if present.get(t) != archived.get(t))
         raise UserError(
-            "this database's tables differ from the archive's (migrate it to the version the "
-            f"backup was made with first): {', '.join(differ)}; nothing was restored"
+            _(
+                "this database's tables differ from the archive's (migrate it to the version the backup "
+                "was made with first): %(differ)s; nothing was restored"
+            ) % {"differ": ', '.join(differ)}
         )
     tables = [t for t in sorted(present) if t != "django_migrations"]
     with transaction.atomic(), connection.cursor() as cursor, zipfile.ZipFile(path) as archive:
@@ -268,8 +283,10 @@ def restore(path: Path):
     manifest = verify_archive(path)
     if manifest["vendor"] != connection.vendor:
         raise UserError(
-            f"{path} is a {manifest['vendor']} backup; this database is {connection.vendor}: "
-            "restore into the same kind of database; nothing was restored"
+            _(
+                "%(path)s is a %(archive_vendor)s backup; this database is %(vendor)s: restore into the same "
+                "kind of database; nothing was restored"
+            ) % {"path": path, "archive_vendor": manifest['vendor'], "vendor": connection.vendor}
         )
     _require_empty()
     if connection.vendor == "sqlite":

@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import datasets
 from trialdesk.apps.ledger.models import LedgerEntry
@@ -49,13 +50,15 @@ def permitted(user: Any) -> bool:
     from trialdesk.apps.accounts.permissions import allowed
 
     if not allowed(user, "export-data"):
-        raise UserError(f"{user.get_username()} may not export data (needs the export-data permission)")
+        raise UserError(_("%(username)s may not export data (needs the export-data permission)") % {
+            "username": user.get_username()})
     return allowed(user, "view-allocation")
 
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise UserError(f"unknown export format {fmt!r}; formats are {', '.join(FORMATS)}")
+        raise UserError(_("unknown export format %(fmt)s; formats are %(formats)s") % {
+            "fmt": repr(fmt), "formats": ', '.join(FORMATS)})
     return fmt
 
 

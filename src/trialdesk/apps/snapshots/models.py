@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 from trialdesk.errors import UserError
 
@@ -59,10 +60,11 @@ class Snapshot(models.Model):
         if stored is not None:
             changed = [name for name in self._FIELDS if stored[name] != getattr(self, name)]
             if changed:
-                raise UserError(f"snapshot {self.pk} is immutable: refusing to change {', '.join(changed)}")
+                raise UserError(_("snapshot %(snapshot)s is immutable: refusing to change %(changed)s") % {
+                    "snapshot": self.pk, "changed": ', '.join(changed)})
             return
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise UserError(f"snapshot {self.pk} is immutable: it cannot be deleted")
+        raise UserError(_("snapshot %(snapshot)s is immutable: it cannot be deleted") % {"snapshot": self.pk})

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock, datasets
 from trialdesk.apps.ledger.services import Context, append
@@ -73,7 +74,8 @@ def take_snapshot(context: Context, label: str = "", *, blinded: bool = True) ->
     """Write every analysis table to a new snapshot and record it (the locking code calls this)."""
     label = label.strip() or "snapshot"
     if len(label) > Snapshot._meta.get_field("label").max_length:
-        raise UserError(f"a snapshot label has at most 200 characters; this one has {len(label)}")
+        raise UserError(_("a snapshot label has at most 200 characters; this one has %(count)s") % {
+            "count": len(label)})
     extraction = Extraction(blinded=blinded)  # draws the arm letters first if this is their first use
     taken_at = clock.now()
     snapshot_id = f"{taken_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
@@ -152,11 +154,12 @@ def _get(snapshot_id: str | None) -> Snapshot:
     if snapshot_id is None:
         found = Snapshot.objects.order_by("-taken_at", "-id").first()
         if found is None:
-            raise UserError("there is no snapshot yet: take one with `trialdesk snapshot take`")
+            raise UserError(_("there is no snapshot yet: take one with `trialdesk snapshot take`"))
         return found
     found = Snapshot.objects.filter(pk=snapshot_id).first()
     if found is None:
-        raise UserError(f"no snapshot {snapshot_id!r}; `trialdesk snapshot list` shows them")
+        raise UserError(_("no snapshot %(snapshot_id)s; `trialdesk snapshot list` shows them") % {
+            "snapshot_id": repr(snapshot_id)})
     return found
 
 
@@ -194,7 +197,8 @@ def load_snapshot(snapshot_id: str | None = None, *, user: Any = None) -> dict[s
         from trialdesk.apps.accounts.permissions import allowed
 
         if not allowed(user, "view-allocation"):
-            raise UserError(f"snapshot {snapshot.id} is unblinded: {user.get_username()} may not read it")
+            raise UserError(_("snapshot %(id)s is unblinded: %(username)s may not read it") % {
+                "id": snapshot.id, "username": user.get_username()})
     found = problems(snapshot)
     if found:
         raise UserError("\n".join(found))
@@ -204,6 +208,7 @@ def load_snapshot(snapshot_id: str | None = None, *, user: Any = None) -> dict[s
         data = path.read_bytes()
         # Hash the very bytes that are parsed, so a file swapped after the check above is caught too.
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-            raise UserError(f"snapshot {snapshot.id}: {path} does not match its SHA-256 in the manifest")
+            raise UserError(_("snapshot %(id)s: %(path)s does not match its SHA-256 in the manifest") % {
+                "id": snapshot.id, "path": path})
         out[name] = datasets.check(name, pq.read_table(pa.BufferReader(data)).to_pandas())
     return out

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.ledger.services import Context, append
@@ -68,21 +69,27 @@ def _record_guess(
     participant = visit.participant
     if visit.before_randomisation:
         raise UserError(
-            f"visit {visit.label} comes before randomisation: a guess of allocation is recorded "
-            "at the visits after it"
+            _(
+                "visit %(visit)s comes before randomisation: a guess of allocation is recorded at the "
+                "visits after it"
+            ) % {"visit": visit.label}
         )
     if randomised_on(participant) is None:
-        raise UserError(f"{participant.trial_id} has not been randomised: there is no allocation to guess")
+        raise UserError(_("%(trial_id)s has not been randomised: there is no allocation to guess") % {
+            "trial_id": participant.trial_id})
     choices = dict(guess_choices())
     problems = _check_day(participant, guessed_on, "guessed_on", "guess")
     if guess not in choices:
-        problems["guess"] = f"guess {guess!r} is not allowed; allowed values are {', '.join(choices)}"
+        problems["guess"] = _("guess %(guess)s is not allowed; allowed values are %(choices)s") % {
+            "guess": repr(guess), "choices": ', '.join(choices)}
     level: int | None = None
     if confidence in (None, ""):
         if guess != AllocationGuess.DONT_KNOW:
-            problems["confidence"] = "confidence is required with a guess; allowed values are 1, 2, 3, 4, 5"
+            problems["confidence"] = _(
+                "confidence is required with a guess; allowed values are 1, 2, 3, 4, 5"
+            )
     elif guess == AllocationGuess.DONT_KNOW:
-        problems["confidence"] = "confidence is not recorded with don't know; leave it empty"
+        problems["confidence"] = _("confidence is not recorded with don't know; leave it empty")
     else:
         try:
             level = int(str(confidence))
@@ -90,10 +97,12 @@ def _record_guess(
             level = None
         if level not in CONFIDENCE:
             problems["confidence"] = (
-                f"confidence {confidence!r} is not allowed; allowed values are 1, 2, 3, 4, 5"
+                _("confidence %(confidence)s is not allowed; allowed values are 1, 2, 3, 4, 5") % {
+                    "confidence": repr(confidence)}
             )
     if AllocationGuess.objects.filter(visit=visit, assessor=assessor).exists():
-        problems["guess"] = f"you have already recorded a guess for {participant.trial_id} at {visit.label}"
+        problems["guess"] = _("you have already recorded a guess for %(trial_id)s at %(visit)s") % {
+            "trial_id": participant.trial_id, "visit": visit.label}
     if problems:
         raise InputError(problems)
     row = AllocationGuess.objects.create(
@@ -142,13 +151,15 @@ def record_incident(
     kinds = dict(UnblindingIncident.HOW)
     problems = _check_day(participant, occurred_on, "occurred_on", "incident")
     if how not in kinds:
-        problems["how"] = f"{how!r} is not allowed; allowed values are {', '.join(kinds)}"
+        problems["how"] = _("%(how)s is not allowed; allowed values are %(kinds)s") % {
+            "how": repr(how), "kinds": ', '.join(kinds)}
     if how == "other" and not description.strip():
-        problems["description"] = "describe how it happened when the answer is 'other'"
+        problems["description"] = _("describe how it happened when the answer is 'other'")
     if assessor_replaced is None:
-        problems["assessor_replaced"] = "say whether the assessor was replaced (yes or no)"
+        problems["assessor_replaced"] = _("say whether the assessor was replaced (yes or no)")
     if visit_code and visit is None:
-        problems["visit"] = f"{participant.trial_id} has no visit {visit_code!r} scheduled"
+        problems["visit"] = _("%(trial_id)s has no visit %(visit_code)s scheduled") % {
+            "trial_id": participant.trial_id, "visit_code": repr(visit_code)}
     if problems:
         raise InputError(problems)
     text = description.strip()

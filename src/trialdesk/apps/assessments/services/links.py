@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.consent.services import may_collect
@@ -83,17 +84,19 @@ def _issue(
     wrong = [code for code in chosen if code not in offered]
     if wrong:
         problems["instruments"] = (
-            f"{', '.join(wrong)} cannot be self-reported at {visit.label}; allowed values "
-            f"are {', '.join(offered) or '(none)'}"
+            _("%(wrong)s cannot be self-reported at %(visit)s; allowed values are %(offered)s") % {
+                "wrong": ', '.join(wrong), "visit": visit.label, "offered": ', '.join(offered) or _("(none)")}
         )
     elif not open_instruments(visit, chosen):
-        problems["instruments"] = f"no open self-report form at {visit.label} to send"
+        problems["instruments"] = _("no open self-report form at %(visit)s to send") % {
+            "visit": visit.label}
     if not dt.timedelta(hours=1) <= valid_for <= LONGEST_VALID_FOR:
-        problems["valid_days"] = "a link is valid for at least an hour and at most 30 days"
+        problems["valid_days"] = _("a link is valid for at least an hour and at most 30 days")
     if visit.missed or visit.done_on is not None:
-        problems["visit"] = f"visit {visit.label} is finished"
+        problems["visit"] = _("visit %(visit)s is finished") % {"visit": visit.label}
     if not may_collect(participant, "assessment"):
-        problems["visit"] = f"{participant.trial_id} may not be asked for new data (consent or withdrawal)"
+        problems["visit"] = _("%(trial_id)s may not be asked for new data (consent or withdrawal)") % {
+            "trial_id": participant.trial_id}
     if problems:
         raise InputError(problems)
     token = secrets.token_urlsafe(32)
@@ -126,13 +129,13 @@ def resolve(token: str, *, lock: bool = False) -> SelfReportLink:
         rows = rows.select_for_update()
     link = rows.filter(token_hash=token_hash(token)).first()
     if link is None:
-        raise LinkRefusedError("unknown", "this link is not valid: check that it was copied in full")
+        raise LinkRefusedError("unknown", _("this link is not valid: check that it was copied in full"))
     if link.used_at is not None:
         raise LinkRefusedError(
-            "used", "this link has already been used; ask your contact person for a new one"
+            "used", _("this link has already been used; ask your contact person for a new one")
         )
     if link.expired(clock.now()):
-        raise LinkRefusedError("expired", "this link has expired; ask your contact person for a new one")
+        raise LinkRefusedError("expired", _("this link has expired; ask your contact person for a new one"))
     return link
 
 
@@ -155,7 +158,7 @@ def submit(token: str, instrument: str, raw: Mapping[str, object]) -> Assessment
     with transaction.atomic():
         link = resolve(token, lock=True)
         if instrument not in forms_left(link):
-            raise UserError("this questionnaire is not open on this link")
+            raise UserError(_("this questionnaire is not open on this link"))
         context = link_context(link)
         assessment = entry.save(
             link.participant,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.consent.services import require_consent
@@ -37,11 +38,14 @@ def visit_ref(visit: Visit) -> str:
     return f"{visit.participant.trial_id}/{visit.code}"
 
 
-def planned_visits(participant: Participant) -> list[Visit]:
-    """The protocol's visits for ``participant`` as unsaved rows (targets set once the baseline is dated)."""
+def planned_visits(participant: Participant, *, none_saved: bool = False) -> list[Visit]:
+    """The protocol's visits for ``participant`` as unsaved rows (targets set once the baseline is dated).
+
+    ``none_saved``: the caller knows no visit of theirs is saved, so there is no baseline date to look up.
+    """
     protocol = active_protocol()
     now = clock.now()
-    anchor = existing_anchor_date(participant)
+    anchor = None if none_saved else existing_anchor_date(participant)
     rows = []
     for sequence, declared in enumerate(protocol.visits, start=1):
         row = Visit(
@@ -81,8 +85,8 @@ def ensure_visits(participant: Participant, context: Context) -> dict[str, Visit
         return saved
     if participant.state not in ACTIVE_STATES:
         raise UserError(
-            f"{participant.trial_id} is {participant.state.label}: visits are scheduled only "
-            "for consented participants"
+            _("%(trial_id)s is %(state)s: visits are scheduled only for consented participants") % {
+                "trial_id": participant.trial_id, "state": _(participant.state.label)}
         )
     for visit in planned_visits(participant):
         visit.save()
@@ -129,14 +133,15 @@ def change_baseline_date(
         visits = ensure_visits(locked, context)
         problems: dict[str, str] = {}
         if not reason.strip():
-            problems["reason"] = "a reason is required to change the baseline date"
+            problems["reason"] = _("a reason is required to change the baseline date")
         if new_date > clock.today():
-            problems["baseline_date"] = f"baseline date {new_date} is in the future"
+            problems["baseline_date"] = _("baseline date %(new_date)s is in the future") % {
+                "new_date": new_date}
         later = Assessment.objects.filter(participant=locked, visit__month__gt=0)
         if later.exists():
             problems["baseline_date"] = (
-                "the baseline date cannot change once a later visit has forms: "
-                f"{', '.join(sorted({a.visit.code for a in later}))}"
+                _("the baseline date cannot change once a later visit has forms: %(visits)s") % {
+                    "visits": ', '.join(sorted({a.visit.code for a in later}))}
             )
         earliest = (
             Assessment.objects.filter(participant=locked, visit__month=0, assessed_on__isnull=False)
@@ -146,8 +151,10 @@ def change_baseline_date(
         )
         if earliest is not None and new_date > earliest:
             problems["baseline_date"] = (
-                f"baseline date {new_date} is after a baseline form dated {earliest}; "
-                "baseline forms cannot be dated before the baseline date"
+                _(
+                    "baseline date %(new_date)s is after a baseline form dated %(earliest)s; baseline "
+                    "forms cannot be dated before the baseline date"
+                ) % {"new_date": new_date, "earliest": earliest}
             )
         if problems:
             raise InputError(problems)
@@ -156,7 +163,7 @@ def change_baseline_date(
         except UserError as refusal:
             raise InputError({"baseline_date": str(refusal)}) from None
         if not any(visit.anchor for visit in visits.values()):
-            raise UserError("the protocol has no visit at month 0 to anchor the schedule on")
+            raise UserError(_("the protocol has no visit at month 0 to anchor the schedule on"))
         anchor_schedule(locked, new_date, context, reason=reason.strip())
 
 
@@ -165,7 +172,8 @@ def visit_of(participant: Participant, code: str, context: Context) -> Visit:
     locked = Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
     visits = ensure_visits(locked, context)
     if code not in visits:
-        raise UserError(f"unknown visit {code!r} (known: {', '.join(visits)})")
+        raise UserError(_("unknown visit %(code)s (known: %(visits)s)") % {
+            "code": repr(code), "visits": ', '.join(visits)})
     visit = visits[code]
     visit.participant = locked
     return visit
@@ -178,17 +186,19 @@ def book_visit(participant: Participant, code: str, booked_on: dt.date | None, c
         ensure_unlocked(visit.participant, visit)
         if visit.done_on is not None or visit.missed:
             raise UserError(
-                f"visit {visit.label} of {visit.participant.trial_id} is finished: it cannot be booked"
+                _("visit %(visit)s of %(trial_id)s is finished: it cannot be booked") % {
+                    "visit": visit.label, "trial_id": visit.participant.trial_id}
             )
         if booked_on is not None:
             baseline = existing_anchor_date(visit.participant)
             if baseline is not None and booked_on < baseline:
                 raise InputError(
-                    {"booked_on": f"booked date {booked_on} is before the baseline date {baseline}"}
+                    {"booked_on": _("booked date %(booked_on)s is before the baseline date %(baseline)s") % {
+                        "booked_on": booked_on, "baseline": baseline}}
                 )
             if not visit.anchor and baseline is None:
                 raise InputError(
-                    {"booked_on": "the baseline date is not set yet: book the baseline visit first"}
+                    {"booked_on": _("the baseline date is not set yet: book the baseline visit first")}
                 )
         if visit.booked_on != booked_on:
             ledger(
@@ -212,13 +222,15 @@ def mark_missed(participant: Participant, code: str, reason: str, context: Conte
         visit = visit_of(participant, code, context)
         ensure_unlocked(visit.participant, visit)
         if not reason.strip():
-            raise InputError({"missed_reason": "a reason is required to mark a visit missed"})
+            raise InputError({"missed_reason": _("a reason is required to mark a visit missed")})
         if visit.missed:
-            raise UserError(f"visit {visit.label} is already marked missed")
+            raise UserError(_("visit %(visit)s is already marked missed") % {"visit": visit.label})
         if visit.assessments.filter(status=COMPLETE).exists():
             raise UserError(
-                f"visit {visit.label} has complete forms: record the remaining ones as not done "
-                "instead of marking the visit missed"
+                _(
+                    "visit %(visit)s has complete forms: record the remaining ones as not done instead of "
+                    "marking the visit missed"
+                ) % {"visit": visit.label}
             )
         visit.missed_reason = reason.strip()
         visit.save(update_fields=["missed_reason"])

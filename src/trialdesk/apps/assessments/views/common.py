@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from trialdesk.apps.accounts.permissions import allowed
 from trialdesk.apps.ledger.services import Context
@@ -50,7 +51,8 @@ def parse_date(text: str | None, field: str, label: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise InputError({field: f"{label} {text!r} is not a date; write it as YYYY-MM-DD"}) from None
+        raise InputError({field: _("%(label)s %(text)s is not a date; write it as YYYY-MM-DD") % {
+            "label": label, "text": repr(text)}}) from None
 
 
 def errors_of(problem: UserError) -> tuple[dict[str, str], str]:

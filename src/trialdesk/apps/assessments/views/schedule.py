@@ -96,7 +96,7 @@ def baseline_date(request, trial_id: str):
     def action(person):
         day = parse_date(request.POST.get("baseline_date"), "baseline_date", "baseline date")
         if day is None:
-            raise UserError("the new baseline date is required")
+            raise UserError(_("the new baseline date is required"))
         services.change_baseline_date(
             person, day, web_context(request), reason=request.POST.get("reason", "")
         )

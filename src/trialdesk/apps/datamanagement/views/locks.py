@@ -45,9 +45,8 @@ def lock_list(request):
         Participant.objects.select_related("site").filter(trial_id=trial_id).first() if trial_id else None
     )
     if trial_id and participant is None:
-        return _render(
-            request, errors={"participant": f"no participant {trial_id!r}"}, status=400, form_for="lock"
-        )
+        missing = _("no participant %(trial_id)s") % {"trial_id": repr(trial_id)}
+        return _render(request, errors={"participant": missing}, status=400, form_for="lock")
     try:
         made = locks.lock(
             request.POST.get("scope", ""), web_context(request), user=request.user,

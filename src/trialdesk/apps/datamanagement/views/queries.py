@@ -60,7 +60,7 @@ def raise_query(request, trial_id: str):
         code = request.POST.get("visit", "")
         visit = next((v for v in visits if v.code == code), None)
         if code and visit is None:
-            errors["visit"] = f"unknown visit {code!r}"
+            errors["visit"] = _("unknown visit %(code)s") % {"code": repr(code)}
         else:
             try:
                 query = queries.raise_query(

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.datamanagement.hooks import ensure_unlocked
@@ -46,13 +47,17 @@ def require_intervention_arm(participant: Participant) -> Allocation:
     arm = intervention_arm()
     if allocation is None:
         raise UserError(
-            f"arm rule: {participant.trial_id} has not been randomised; only participants "
-            f"allocated to {arm} can take part in {arm} groups"
+            _(
+                "arm rule: %(trial_id)s has not been randomised; only participants allocated to %(arm)s "
+                "can take part in %(arm)s groups"
+            ) % {"trial_id": participant.trial_id, "arm": arm}
         )
     if allocation.arm != arm:
         raise UserError(
-            f"arm rule: {participant.trial_id} is not allocated to {arm}; only participants "
-            f"allocated to {arm} can be placed in {arm} groups"
+            _(
+                "arm rule: %(trial_id)s is not allocated to %(arm)s; only participants allocated to "
+                "%(arm)s can be placed in %(arm)s groups"
+            ) % {"trial_id": participant.trial_id, "arm": arm}
         )
     return allocation
 

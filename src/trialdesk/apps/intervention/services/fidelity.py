@@ -7,6 +7,7 @@ import secrets
 
 import pandas as pd
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
@@ -31,7 +32,8 @@ def set_double_rating_plan(share: float, context: Context, seed: int | None = No
     """From now on, double-rate each first rating's occasion with probability ``share``; the seed (drawn
     when not given) is stored so every selection can be re-drawn and checked."""
     if not 0 <= share <= 1:
-        raise UserError(f"the double-rated share must be between 0 and 1, got {share}")
+        raise UserError(_("the double-rated share must be between 0 and 1, got %(share)s") % {
+            "share": share})
     seed = secrets.randbits(62) if seed is None else seed
     with transaction.atomic():
         plan = DoubleRatingPlan.objects.create(
@@ -69,27 +71,33 @@ def rate(
     """Record one rating; the instrument checks every item (1-5) and gives the score and category."""
     sources = [code for code, _ in FidelityRating.SOURCES]
     if source not in sources:
-        raise UserError(f"source {source!r} is not one of {', '.join(sources)}")
+        raise UserError(_("source %(source)s is not one of %(sources)s") % {
+            "source": repr(source), "sources": ', '.join(sources)})
     if not allowed(rater, "rate-fidelity", group):
-        raise UserError(f"{rater.username} is not a fidelity rater for site {group.site.code}")
+        raise UserError(_("%(username)s is not a fidelity rater for site %(site)s") % {
+            "username": rater.username, "site": group.site.code})
     scores = score(instrument_code(), items)  # UserError names the item and its allowed values
     if scores.values["total"] is None:
         raise UserError(
-            f"{instrument_code()}: too many items missing ({', '.join(scores.missing_items)}) to score"
+            _("%(instrument_code)s: too many items missing (%(missing_items)s) to score") % {
+                "instrument_code": instrument_code(), "missing_items": ', '.join(scores.missing_items)}
         )
     if session is not None and session.group_id != group.pk:
-        raise UserError(f"session {session.number} is not a session of group {group.name}")
+        raise UserError(_("session %(number)s is not a session of group %(group_name)s") % {
+            "number": session.number, "group_name": group.name})
     if rated_on > clock.today():
-        raise UserError(f"a rating cannot be dated in the future ({rated_on})")
+        raise UserError(_("a rating cannot be dated in the future (%(rated_on)s)") % {"rated_on": rated_on})
     if double_of is not None:
         if double_of.group_id != group.pk:
-            raise UserError("double rating rule: a double rating must rate the same group's occasion")
+            raise UserError(_("double rating rule: a double rating must rate the same group's occasion"))
         if double_of.double_of_id is not None:
-            raise UserError(f"double rating rule: rating {double_of.pk} is itself a double rating")
+            raise UserError(_("double rating rule: rating %(double_of)s is itself a double rating") % {
+                "double_of": double_of.pk})
         if double_of.rater_id == rater.pk:
-            raise UserError("double rating rule: the second rating must come from another rater")
+            raise UserError(_("double rating rule: the second rating must come from another rater"))
         if FidelityRating.objects.filter(double_of=double_of).exists():
-            raise UserError(f"double rating rule: rating {double_of.pk} is already double-rated")
+            raise UserError(_("double rating rule: rating %(double_of)s is already double-rated") % {
+                "double_of": double_of.pk})
         session = double_of.session
     values = {code: value for code, value in items.items() if value not in (None, "")}
     with transaction.atomic():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk.apps.consent.services import require_consent
 from trialdesk.apps.ledger.services import Context
@@ -20,13 +21,14 @@ def _membership(participant: Participant) -> GroupMembership:
         participant.imr_memberships.select_related("group__site").order_by("-placed_on", "-id").first()
     )
     if membership is None:
-        raise UserError(f"{participant.trial_id} has not been placed in a group: goals are set in the group")
+        raise UserError(_("%(trial_id)s has not been placed in a group: goals are set in the group") % {
+            "trial_id": participant.trial_id})
     return membership
 
 
 def add_goal(participant: Participant, text: str, set_on: dt.date, context: Context) -> RecoveryGoal:
     if not text.strip():
-        raise UserError("a recovery goal needs a text")
+        raise UserError(_("a recovery goal needs a text"))
     require_intervention_arm(participant)
     require_consent(participant, "intervention", set_on)
     with transaction.atomic():
@@ -48,7 +50,7 @@ def add_goal(participant: Participant, text: str, set_on: dt.date, context: Cont
 
 def add_step(goal: RecoveryGoal, text: str, context: Context) -> GoalStep:
     if not text.strip():
-        raise UserError("a step needs a text")
+        raise UserError(_("a step needs a text"))
     with transaction.atomic():
         order = goal.steps.count() + 1
         step = GoalStep.objects.create(goal=goal, order=order, text=text.strip())
@@ -68,7 +70,8 @@ def complete_step(step: GoalStep, done_on: dt.date | None, context: Context, rea
     """Mark a step done on ``done_on`` (None: not done); changing an earlier date needs a reason."""
     if done_on is not None and done_on < step.goal.set_on:
         raise UserError(
-            f"step {step.order} cannot be done ({done_on}) before its goal was set ({step.goal.set_on})"
+            _("step %(order)s cannot be done (%(done_on)s) before its goal was set (%(set_on)s)") % {
+                "order": step.order, "done_on": done_on, "set_on": step.goal.set_on}
         )
     with transaction.atomic():
         old = step.done_on
@@ -93,7 +96,8 @@ def complete_step(step: GoalStep, done_on: dt.date | None, context: Context, rea
 def set_goal_status(goal: RecoveryGoal, status: str, reason: str, context: Context) -> RecoveryGoal:
     known = [code for code, _ in RecoveryGoal.STATUSES]
     if status not in known:
-        raise UserError(f"goal status {status!r} is not one of {', '.join(known)}")
+        raise UserError(_("goal status %(status)s is not one of %(known)s") % {
+            "status": repr(status), "known": ', '.join(known)})
     with transaction.atomic():
         record(
             context,
@@ -126,21 +130,26 @@ def record_follow_up(
     """Follow-up of ``goal`` at a held session of the participant's group; a change needs a reason."""
     known = [code for code, _ in GoalFollowUp.PROGRESS]
     if progress not in known:
-        raise UserError(f"progress {progress!r} is not one of {', '.join(known)}")
+        raise UserError(_("progress %(progress)s is not one of %(known)s") % {
+            "progress": repr(progress), "known": ', '.join(known)})
     session = Session.objects.select_related("group__site").get(
         pk=session.pk
     )  # the caller's copy may be stale
     if session.status != Session.HELD:
         raise UserError(
-            f"follow-up rule: session {session.number} is {session.status}; goals are followed up at "
-            "held sessions"
+            _(
+                "follow-up rule: session %(number)s is %(session_status)s; goals are followed up at held "
+                "sessions"
+            ) % {"number": session.number, "session_status": session.status}
         )
     day = local_date(session.starts_at)
     if not any(m.active_on(day) for m in goal.participant.imr_memberships.filter(group=session.group_id)):
-        raise UserError(f"follow-up rule: {goal.participant.trial_id} was not in that group on {day}")
+        raise UserError(_("follow-up rule: %(trial_id)s was not in that group on %(day)s") % {
+            "trial_id": goal.participant.trial_id, "day": day})
     if day < goal.set_on:
         raise UserError(
-            f"follow-up rule: session {session.number} ({day}) is before the goal was set ({goal.set_on})"
+            _("follow-up rule: session %(number)s (%(day)s) is before the goal was set (%(set_on)s)") % {
+                "number": session.number, "day": day, "set_on": goal.set_on}
         )
     with transaction.atomic():
         existing = GoalFollowUp.objects.filter(goal=goal, session=session).first()

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
@@ -35,12 +36,14 @@ def _check_facilitators(group: Group, facilitators: Sequence) -> None:
             else f"{settings.facilitators_min} to {settings.facilitators_max}"
         )
         raise UserError(
-            f"facilitator rule: a group needs {wanted} facilitators (protocol), got {len(unique)}"
+            _("facilitator rule: a group needs %(wanted)s facilitators (protocol), got %(count)s") % {
+                "wanted": wanted, "count": len(unique)}
         )
     for user in unique.values():
         if not allowed(user, "run-sessions", group):
             raise UserError(
-                f"facilitator rule: {user.username} may not run sessions at site {group.site.code}"
+                _("facilitator rule: %(username)s may not run sessions at site %(site)s") % {
+                    "username": user.username, "site": group.site.code}
             )
 
 
@@ -57,7 +60,7 @@ def create_group(
     """A new group in the forming state; its capacity is the protocol's participants per group."""
     name = name.strip()
     if not name:
-        raise UserError("a group needs a name")
+        raise UserError(_("a group needs a name"))
     schedule.first_on_weekday(planned_start, weekday)  # validates the weekday
     schedule.local_datetime(schedule.first_on_weekday(planned_start, weekday), start_time, zone())
     group = Group(
@@ -73,7 +76,8 @@ def create_group(
     _check_facilitators(group, facilitators)
     with transaction.atomic():
         if Group.objects.filter(site=site, name=name).exists():
-            raise UserError(f"site {site.code} already has a group called {name!r}")
+            raise UserError(_("site %(site)s already has a group called %(name)s") % {
+                "site": site.code, "name": repr(name)})
         group.save()
         group.facilitators.set(facilitators)
         record(
@@ -133,29 +137,38 @@ def current_membership(participant: Participant) -> GroupMembership | None:
 
 def _check_place(participant: Participant, group: Group, on: dt.date) -> None:
     if group.status in (Group.FINISHED, Group.STOPPED):
-        raise UserError(f"group {group.name} is {group.status}: nobody can be placed in it")
+        raise UserError(_("group %(group_name)s is %(group_status)s: nobody can be placed in it") % {
+            "group_name": group.name, "group_status": group.status})
     if participant.site_id != group.site_id:
         raise UserError(
-            f"site rule: {participant.trial_id} belongs to site {participant.site.code}, "
-            f"group {group.name} to site {group.site.code}"
+            _(
+                "site rule: %(trial_id)s belongs to site %(site)s, group %(group_name)s to site %(site2)s"
+            ) % {
+                "trial_id": participant.trial_id,
+                "site": participant.site.code,
+                "group_name": group.name,
+                "site2": group.site.code,
+            }
         )
     allocation = require_intervention_arm(participant)
     if participant.state not in _PLACEABLE:
         raise UserError(
-            f"{participant.trial_id} is {participant.state.label}: only participants in the trial "
-            "can be placed in a group"
+            _("%(trial_id)s is %(state)s: only participants in the trial can be placed in a group") % {
+                "trial_id": participant.trial_id, "state": _(participant.state.label)}
         )
     if on < allocation.allocated_at.date():
         raise UserError(
-            f"{participant.trial_id} was randomised on {allocation.allocated_at.date()}: "
-            f"cannot be placed before that ({on})"
+            _("%(trial_id)s was randomised on %(allocated_at)s: cannot be placed before that (%(on)s)") % {
+                "trial_id": participant.trial_id, "allocated_at": allocation.allocated_at.date(), "on": on}
         )
     require_consent(participant, "intervention", on)
     active = GroupMembership.objects.filter(group=group, left_on__isnull=True).count()
     if active >= group.capacity:
         raise UserError(
-            f"capacity rule: group {group.name} is full ({active} of {group.capacity} places, "
-            "the protocol's participants per group)"
+            _(
+                "capacity rule: group %(group_name)s is full (%(active)s of %(capacity)s places, the "
+                "protocol's participants per group)"
+            ) % {"group_name": group.name, "active": active, "capacity": group.capacity}
         )
 
 
@@ -167,8 +180,10 @@ def place(participant: Participant, group: Group, on: dt.date, context: Context)
         existing = current_membership(participant)
         if existing is not None:
             raise UserError(
-                f"one-group rule: {participant.trial_id} is already in group {existing.group.name}; "
-                "move them instead (a move needs a reason)"
+                _(
+                    "one-group rule: %(trial_id)s is already in group %(group_name)s; move them instead (a "
+                    "move needs a reason)"
+                ) % {"trial_id": participant.trial_id, "group_name": existing.group.name}
             )
         _check_place(participant, group, on)
         membership = GroupMembership.objects.create(
@@ -189,8 +204,8 @@ def place(participant: Participant, group: Group, on: dt.date, context: Context)
 def _end(membership: GroupMembership, on: dt.date, reason: str, context: Context, action: str) -> None:
     if on < membership.placed_on:
         raise UserError(
-            f"{membership.participant.trial_id} was placed on {membership.placed_on}: "
-            f"cannot leave before that ({on})"
+            _("%(trial_id)s was placed on %(placed_on)s: cannot leave before that (%(on)s)") % {
+                "trial_id": membership.participant.trial_id, "placed_on": membership.placed_on, "on": on}
         )
     membership.left_on, membership.reason = on, reason.strip()
     membership.save(update_fields=["left_on", "reason"])
@@ -211,15 +226,18 @@ def _end(membership: GroupMembership, on: dt.date, reason: str, context: Context
 def move(participant: Participant, to: Group, on: dt.date, reason: str, context: Context) -> GroupMembership:
     """End the current membership on ``on`` and place the participant in ``to`` from the same day."""
     if not reason.strip():
-        raise UserError(f"moving {participant.trial_id} to another group needs a reason")
+        raise UserError(_("moving %(trial_id)s to another group needs a reason") % {
+            "trial_id": participant.trial_id})
     with transaction.atomic():
         to = Group.objects.select_for_update().select_related("site").get(pk=to.pk)
         participant = Participant.objects.select_related("site").get(pk=participant.pk)
         existing = current_membership(participant)
         if existing is None:
-            raise UserError(f"{participant.trial_id} is in no group: place them instead")
+            raise UserError(_("%(trial_id)s is in no group: place them instead") % {
+                "trial_id": participant.trial_id})
         if existing.group_id == to.pk:
-            raise UserError(f"{participant.trial_id} is already in group {to.name}")
+            raise UserError(_("%(trial_id)s is already in group %(name)s") % {
+                "trial_id": participant.trial_id, "name": to.name})
         _end(existing, on, reason, context, "move")
         _check_place(participant, to, on)
         membership = GroupMembership.objects.create(
@@ -241,11 +259,12 @@ def move(participant: Participant, to: Group, on: dt.date, reason: str, context:
 def remove(participant: Participant, on: dt.date, reason: str, context: Context) -> GroupMembership:
     """End the participant's membership (left the group, withdrew from IMR...); needs a reason."""
     if not reason.strip():
-        raise UserError(f"taking {participant.trial_id} out of a group needs a reason")
+        raise UserError(_("taking %(trial_id)s out of a group needs a reason") % {
+            "trial_id": participant.trial_id})
     with transaction.atomic():
         existing = current_membership(participant)
         if existing is None:
-            raise UserError(f"{participant.trial_id} is in no group")
+            raise UserError(_("%(trial_id)s is in no group") % {"trial_id": participant.trial_id})
         _end(existing, on, reason, context, "remove")
     return existing
 
@@ -268,15 +287,19 @@ def start(group: Group, on: dt.date, context: Context) -> None:
     with transaction.atomic():
         group = Group.objects.select_for_update().select_related("site").get(pk=group.pk)
         if group.status != Group.FORMING:
-            raise UserError(f"group {group.name} is {group.status}: only a forming group can start")
+            raise UserError(_("group %(group_name)s is %(group_status)s: only a forming group can start") % {
+                "group_name": group.name, "group_status": group.status})
         if not group.sessions.exists():
-            raise UserError(f"group {group.name} has no sessions: generate its schedule first")
+            raise UserError(_("group %(group_name)s has no sessions: generate its schedule first") % {
+                "group_name": group.name})
         members = len(members_on(group, on))
         minimum = intervention().group_start_minimum
         if members < minimum:
             raise UserError(
-                f"start rule: group {group.name} has {members} members on {on}; the protocol "
-                f"starts a group with at least {minimum}"
+                _(
+                    "start rule: group %(group_name)s has %(members)s members on %(on)s; the protocol "
+                    "starts a group with at least %(minimum)s"
+                ) % {"group_name": group.name, "members": members, "on": on, "minimum": minimum}
             )
         group.status, group.started_on = Group.RUNNING, on
         group.save(update_fields=["status", "started_on"])
@@ -298,17 +321,21 @@ def _close(group: Group, status: str, on: dt.date, reason: str, context: Context
     with transaction.atomic():
         group = Group.objects.select_for_update().select_related("site").get(pk=group.pk)
         if group.status in (Group.FINISHED, Group.STOPPED):
-            raise UserError(f"group {group.name} is already {group.status}")
+            raise UserError(_("group %(group_name)s is already %(group_status)s") % {
+                "group_name": group.name, "group_status": group.status})
         if status == Group.FINISHED and group.status != Group.RUNNING:
-            raise UserError(f"group {group.name} is {group.status}: only a running group can finish")
+            raise UserError(_("group %(group_name)s is %(group_status)s: only a running group can finish") % {
+                "group_name": group.name, "group_status": group.status})
         old = group.status
         sessions = list(group.sessions.order_by("number"))
         if status == Group.FINISHED:
             still = [s.number for s in sessions if s.status in (Session.PLANNED, Session.RESCHEDULED)]
             if still:
                 raise UserError(
-                    f"group {group.name} still has {len(still)} planned session(s) (from session "
-                    f"{still[0]}): hold or cancel them, or stop the group with a reason"
+                    _(
+                        "group %(group_name)s still has %(count)s planned session(s) (from session "
+                        "%(first)s): hold or cancel them, or stop the group with a reason"
+                    ) % {"group_name": group.name, "count": len(still), "first": still[0]}
                 )
         else:
             write_slots(group, sessions, schedule.stop(to_slots(sessions), on, reason, zone()), context)
@@ -338,7 +365,7 @@ def finish(group: Group, on: dt.date, context: Context) -> None:
 def stop(group: Group, on: dt.date, reason: str, context: Context) -> None:
     """Stop a group early (needs a reason): sessions from ``on`` not held are cancelled, members leave."""
     if not reason.strip():
-        raise UserError(f"stopping group {group.name} needs a reason")
+        raise UserError(_("stopping group %(group_name)s needs a reason") % {"group_name": group.name})
     _close(group, Group.STOPPED, on, reason, context)
 
 

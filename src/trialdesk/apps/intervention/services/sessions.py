@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
@@ -81,10 +82,14 @@ def generate_schedule(group: Group, context: Context, *, on_holiday: str = "mark
     with transaction.atomic():
         group = Group.objects.select_for_update().select_related("site").get(pk=group.pk)
         if group.status in (Group.FINISHED, Group.STOPPED):
-            raise UserError(f"group {group.name} is {group.status}: no schedule can be made")
+            raise UserError(_("group %(group_name)s is %(group_status)s: no schedule can be made") % {
+                "group_name": group.name, "group_status": group.status})
         if group.sessions.exists():
             raise UserError(
-                f"group {group.name} already has its schedule: cancel or reschedule sessions one by one"
+                _(
+                    "group %(group_name)s already has its schedule: cancel or reschedule sessions one by "
+                    "one"
+                ) % {"group_name": group.name}
             )
         first = schedule.first_on_weekday(group.planned_start, group.weekday)
         years = range(first.year, schedule.programme_end(first, plan.duration_months).year + 1)
@@ -140,7 +145,8 @@ def reschedule_session(session: Session, day: dt.date, at: dt.time, reason: str,
         session, sessions = _lock(session)
         group = session.group
         if group.status in (Group.FINISHED, Group.STOPPED):
-            raise UserError(f"group {group.name} is {group.status}: its sessions cannot be moved")
+            raise UserError(_("group %(group_name)s is %(group_status)s: its sessions cannot be moved") % {
+                "group_name": group.name, "group_status": group.status})
         to = schedule.local_datetime(day, at, zone())
         start = group.started_on or group.planned_start
         slots = schedule.reschedule(
@@ -153,7 +159,7 @@ def reschedule_session(session: Session, day: dt.date, at: dt.time, reason: str,
 def mark_bank_holiday(session: Session, name: str, context: Context) -> Session:
     """Flag (or, with an empty name, unflag) a session's date as a bank holiday."""
     with transaction.atomic():
-        session, _ = _lock(session)
+        session, _group = _lock(session)
         old = session.bank_holiday
         session.bank_holiday = name.strip()
         session.save(update_fields=["bank_holiday"])
@@ -185,37 +191,44 @@ def hold_session(
     unknown = sorted(set(modules) - set(known))
     if unknown:
         raise UserError(
-            f"module rule: {', '.join(map(str, unknown))} not in the curriculum (modules "
-            f"{known[0]}-{known[-1]})"
+            _("module rule: %(modules)s not in the curriculum (modules %(first)s-%(last)s)") % {
+                "modules": ', '.join(map(str, unknown)), "first": known[0], "last": known[-1]}
         )
     if not 0 < minutes <= 600:
-        raise UserError(f"a session's length must be 1 to 600 minutes, got {minutes}")
+        raise UserError(_("a session's length must be 1 to 600 minutes, got %(minutes)s") % {
+            "minutes": minutes})
     if not facilitators_present:
-        raise UserError("a held session needs at least one facilitator present")
+        raise UserError(_("a held session needs at least one facilitator present"))
     with transaction.atomic():
-        session, _ = _lock(session)
+        session, _group = _lock(session)
         group = session.group
         if group.status != Group.RUNNING:
             raise UserError(
-                f"group {group.name} is {group.status}: sessions are held only in a running group"
+                _("group %(group_name)s is %(group_status)s: sessions are held only in a running group") % {
+                    "group_name": group.name, "group_status": group.status}
             )
         if session.status == Session.CANCELLED:
-            raise UserError(f"session {session.number} is cancelled ({session.reason}): it cannot be held")
+            raise UserError(_("session %(number)s is cancelled (%(reason)s): it cannot be held") % {
+                "number": session.number, "reason": session.reason})
         day = local_date(session.starts_at)
         if day > local_today():
             raise UserError(
-                f"session {session.number} is on {day}, in the future: record it on or after that day"
+                _("session %(number)s is on %(day)s, in the future: record it on or after that day") % {
+                    "number": session.number, "day": day}
             )
         if group.started_on and day < group.started_on:
             raise UserError(
-                f"a session cannot be before the group's start ({group.started_on}): "
-                f"session {session.number} is on {day}"
+                _(
+                    "a session cannot be before the group's start (%(started_on)s): session %(number)s is "
+                    "on %(day)s"
+                ) % {"started_on": group.started_on, "number": session.number, "day": day}
             )
         allowed_people = set(group.facilitators.values_list("pk", flat=True))
         for user in facilitators_present:
             if user.pk not in allowed_people and not allowed(user, "run-sessions", group):
                 raise UserError(
-                    f"facilitator rule: {user.username} may not run sessions at {group.site.code}"
+                    _("facilitator rule: %(username)s may not run sessions at %(site)s") % {
+                        "username": user.username, "site": group.site.code}
                 )
         old = (
             {
@@ -258,17 +271,21 @@ def record_attendance(
     Changing a mark already recorded needs a reason; unchanged marks are left alone.
     """
     with transaction.atomic():
-        session, _ = _lock(session)
+        session, _group = _lock(session)
         group = session.group
         if session.status == Session.CANCELLED:
             raise UserError(
-                f"attendance rule: session {session.number} is cancelled ({session.reason}); "
-                "attendance is recorded only for held sessions"
+                _(
+                    "attendance rule: session %(number)s is cancelled (%(reason)s); attendance is recorded "
+                    "only for held sessions"
+                ) % {"number": session.number, "reason": session.reason}
             )
         if session.status != Session.HELD:
             raise UserError(
-                f"attendance rule: session {session.number} is {session.status}; record it as held "
-                "before its attendance"
+                _(
+                    "attendance rule: session %(number)s is %(session_status)s; record it as held before "
+                    "its attendance"
+                ) % {"number": session.number, "session_status": session.status}
             )
         members = {
             m.participant.trial_id: m.participant for m in members_on(group, local_date(session.starts_at))
@@ -276,17 +293,24 @@ def record_attendance(
         strangers = sorted(set(marks) - set(members))
         if strangers:
             raise UserError(
-                f"attendance rule: {', '.join(strangers)} not a member of group {group.name} on the "
-                "day of the session"
+                _(
+                    "attendance rule: %(strangers)s not a member of group %(group_name)s on the day of the "
+                    "session"
+                ) % {"strangers": ', '.join(strangers), "group_name": group.name}
             )
         missing = sorted(set(members) - set(marks))
         if missing:
-            raise UserError(f"attendance rule: every member must be marked; missing {', '.join(missing)}")
+            raise UserError(_("attendance rule: every member must be marked; missing %(missing)s") % {
+                "missing": ', '.join(missing)})
         wrong = {t: s for t, s in marks.items() if s not in STATUSES}
         if wrong:
             raise UserError(
-                f"attendance rule: {', '.join(f'{t} {s!r}' for t, s in sorted(wrong.items()))} not "
-                f"one of {', '.join(STATUSES)}"
+                _(
+                    "attendance rule: %(items)s not one of %(statuses)s"
+                ) % {
+                    "items": ', '.join(f'{t} {s!r}' for t, s in sorted(wrong.items())),
+                    "statuses": ', '.join(STATUSES),
+                }
             )
         existing = {a.participant_id: a for a in session.attendance.all()}
         now, out, changes, created = clock.now(), [], [], []
