@@ -61,9 +61,13 @@ def itt(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def arms_of(frame: pd.DataFrame, protocol: Protocol, tables: dict[str, pd.DataFrame]) -> Arms:
     """Which arm of the data is the intervention arm, and which the control."""
     present = sorted(frame[ARM].unique())
+    codes = [a.code for a in protocol.arms]
+    treated = protocol.intervention.arm
+    if len(present) < 2 and len(codes) == 2 and set(present) <= set(codes):
+        # One arm has nobody yet: the comparisons are not estimable (each result says so), the rest is.
+        return Arms(treated=treated, control=next(c for c in codes if c != treated))
     if len(present) != 2:
         raise UserError(f"the analysis plan compares two arms; the data have {len(present)}: {present}")
-    treated = protocol.intervention.arm
     if treated not in present:
         grouped = set(frame.loc[frame[GROUP].notna(), ARM])
         dosed = set(frame.loc[frame[ID].isin(set(_present(tables.get("dose"), "trial_id").astype(str))), ARM])

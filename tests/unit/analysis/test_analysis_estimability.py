@@ -154,3 +154,16 @@ def test_a_shared_computation_runs_once_and_fails_the_same_way_for_every_result(
         with pytest.raises(NotEstimable, match=r"^the multiple imputation failed: a matrix of the model is"):
             shared()
     assert len(calls) == 1
+
+
+def test_one_arm_only_is_a_result_with_every_comparison_not_estimable(protocol, tables):
+    """Early in a trial one arm may have nobody yet: nothing compares, the flow is still counted."""
+    one_arm = {name: frame.copy() for name, frame in tables.items()}
+    people = one_arm["participants"]
+    people["arm"] = people["arm"].where(people["arm"] == "IMR", None)
+    results = run_plan(protocol, one_arm, seed=1)
+    assert results["consort"]["allocated"] == {"IMR": int((people["arm"] == "IMR").sum())}
+    rows = [results["primary"], *results["secondary"], *results["sensitivity"]]
+    assert rows and all(r["status"] == "not_estimable" for r in rows)
+    assert results["primary"]["reason"].endswith(" in arm IMR, 0 in arm TAU); each arm needs at least 2")
+    assert len(results["notes"]) >= len(rows)
