@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from trialdesk import clock
@@ -134,19 +134,16 @@ def reopen(query: Query, context: Context, *, user: Any, text: str) -> Query:
     return _move(query, context, kind="reopen", status=OPEN, text=text.strip())
 
 
-def _dated_forms(participant: Participant) -> list[DatedForm]:
+def _dated_forms(participant: Participant) -> tuple[list[DatedForm], dict[str, Visit]]:
+    """The participant's complete, dated forms for the cross-visit checks, and their visits by code (the
+    checks' findings name only visits that have such forms)."""
     forms = Assessment.objects.filter(participant=participant, status="complete", assessed_on__isnull=False)
-    return [
-        DatedForm(
-            a.visit.code,
-            a.visit.sequence,
-            a.visit.month,
-            a.visit.before_randomisation,
-            a.instrument,
-            a.assessed_on,
-        )
-        for a in forms.select_related("visit")
-    ]
+    dated, visits = [], {}
+    for a in forms.select_related("visit"):
+        visits[a.visit.code] = a.visit
+        dated.append(DatedForm(a.visit.code, a.visit.sequence, a.visit.month, a.visit.before_randomisation,
+                               a.instrument, a.assessed_on))  # fmt: skip
+    return dated, visits
 
 
 @dataclass(frozen=True)
@@ -178,20 +175,22 @@ def raise_automatic_queries_many(assessments: list[Assessment], context: Context
                 _Wanted(assessment.visit, f.instrument, f.target, f"{f.instrument}.{f.check}", f.message)
                 for f in run_checks(assessment.instrument, assessment.values())
             ]
-    visits = {v.code: v for v in Visit.objects.filter(participant=participant)}
+    dated, visits = _dated_forms(participant)
     wanted += [
         _Wanted(visits[f.visit], f.instrument, f.field, f.check, f.message)
-        for f in cross_visit_findings(_dated_forms(participant), randomised_on(participant))
+        for f in cross_visit_findings(dated, randomised_on(participant))
     ]
-    current = Query.objects.filter(participant=participant, origin="automatic").exclude(status=CLOSED)
-    forms = Q()
-    for assessment in assessments:
-        forms |= Q(visit=assessment.visit, instrument=assessment.instrument)
-    form_queries = forms & ~Q(check_code__startswith="visit.")
-    in_reach = current.filter(form_queries | Q(check_code__startswith="visit."))
+    current = list(
+        Query.objects.filter(participant=participant, origin="automatic").exclude(status=CLOSED)
+        .select_related("participant", "site")
+    )  # fmt: skip
+    # In reach of this change: the cross-visit queries, and the form checks of the forms entered.
+    entered = {(assessment.visit.pk, assessment.instrument) for assessment in assessments}
+    in_reach = [q for q in current
+                if q.check_code.startswith("visit.") or (q.visit_id, q.instrument) in entered]  # fmt: skip
     keys = {(w.visit.pk, w.instrument, w.field, w.check) for w in wanted}
     now = clock.now()
-    for stale in in_reach.select_related("participant", "site"):
+    for stale in in_reach:
         if (stale.visit_id, stale.instrument, stale.field, stale.check_code) not in keys:
             text = f"the edit check no longer fires after a change by {context.actor}"
             stale.status, stale.updated_at, stale.closed_at = CLOSED, now, now
