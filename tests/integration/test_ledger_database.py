@@ -5,7 +5,7 @@ from django.db import DatabaseError, connection, transaction
 
 from trialdesk.apps.ledger import triggers
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.ledger.services import Context, append, verify_ledger
+from trialdesk.apps.ledger.services import Change, Context, append, append_many, deferred, verify_ledger
 from trialdesk.cli import main
 from trialdesk.errors import UserError
 
@@ -86,3 +86,50 @@ def test_cli_verify_on_an_intact_ledger(capsys):
     _append_three()
     assert main(["audit", "verify", "--json"]) == 0
     assert '"ok": true' in capsys.readouterr().out
+
+
+def _advisory_locks_held() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def test_a_deferred_block_writes_its_entries_in_order_as_it_ends():
+    other = Context(actor="system", channel="system", protocol_hash="f" * 64)
+    with transaction.atomic():
+        with deferred():
+            assert append(CTX, action="complete", entity="assessment", entity_id="BAL-0001/m9/gaf_f") is None
+            append_many(other, [Change(action="raise", entity="query", entity_id="1"),
+                                Change(action="raise", entity="query", entity_id="2")])
+            with deferred():  # a nested block joins the outer one
+                append(CTX, action="update", entity="visit", entity_id="BAL-0001/m9", field="done_on")
+            # Nothing written, and on PostgreSQL the ordering lock not taken, until the block ends.
+            assert LedgerEntry.objects.count() == 0
+            if connection.vendor == "postgresql":
+                assert _advisory_locks_held() == 0
+        if connection.vendor == "postgresql":
+            assert _advisory_locks_held() == 1
+        entries = list(LedgerEntry.objects.order_by("seq"))
+    assert [(e.seq, e.actor, e.entity_id) for e in entries] == [
+        (1, "dorte", "BAL-0001/m9/gaf_f"), (2, "system", "1"), (3, "system", "2"),
+        (4, "dorte", "BAL-0001/m9"),
+    ]
+    assert verify_ledger().ok
+
+
+def _refused_after_an_entry() -> None:
+    with transaction.atomic(), deferred():
+        append(CTX, action="complete", entity="assessment", entity_id="BAL-0001/m9/gaf_f")
+        raise UserError("refused after the first entry")
+
+
+def test_a_deferred_block_left_by_an_error_writes_nothing():
+    with pytest.raises(UserError, match="refused"):
+        _refused_after_an_entry()
+    assert LedgerEntry.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deferred_block_outside_a_transaction_is_refused():
+    with pytest.raises(RuntimeError, match="inside the transaction"), deferred():
+        pass

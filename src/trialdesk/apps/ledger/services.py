@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from django.db import connection, transaction
@@ -72,10 +76,11 @@ def register_guard(guard: Callable[[Context, list[Change]], None]) -> None:
         GUARDS.append(guard)
 
 
-def append(context: Context, **change: Any) -> int:
-    """Append one entry and return its ``seq``. Must run inside the caller's ``transaction.atomic`` with
-    the data it records."""
-    return append_many(context, [Change(**change)])[0]
+def append(context: Context, **change: Any) -> int | None:
+    """Append one entry and return its ``seq`` (None inside :func:`deferred`, which numbers it later).
+    Must run inside the caller's ``transaction.atomic`` with the data it records."""
+    appended = append_many(context, [Change(**change)])
+    return appended[0] if appended else None
 
 
 #: Every write of the trial ends here, so it is written as two plain statements (the chain's head, then
@@ -87,11 +92,38 @@ _INSERT = (f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) "  # noqa: S608
            f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})")  # fmt: skip
 _HEAD = f"SELECT seq, hash FROM {_TABLE} ORDER BY seq DESC LIMIT 1"  # noqa: S608
 
+#: What a :func:`deferred` block has recorded so far (None outside one): context, change and time.
+_held: ContextVar[list[tuple[Context, Change, dt.datetime]] | None] = ContextVar("ledger_held", default=None)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Hold the entries appended inside the block and write them together as it ends.
+
+    The ordering lock is then held from that one write to the commit, not from the block's first entry:
+    a form save's schedule update and edit checks no longer run while every other writer waits. Use it
+    as a service's whole unit of work inside its transaction; an exception must leave the block (one
+    caught inside would leave its entries held while its data were rolled back). Nested blocks join the
+    outer one.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger.deferred must run inside the transaction that writes the data")
+    if _held.get() is not None:
+        yield
+        return
+    held: list[tuple[Context, Change, dt.datetime]] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+    _write(held)
+
 
 def append_many(context: Context, changes: Iterable[Change]) -> range:
     """Append entries in order with one lock and one batched insert (imports record thousands at once).
 
-    Returns their ``seq`` numbers.
+    Returns their ``seq`` numbers (none inside :func:`deferred`, where they are written as it ends).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("ledger.append must run inside the transaction that writes the data")
@@ -100,21 +132,30 @@ def append_many(context: Context, changes: Iterable[Change]) -> range:
         if change.require_reason and not change.reason.strip():
             what = f"{change.entity} {change.entity_id} {change.field}".rstrip()
             raise UserError(f"a reason is required to change {what}")
-    if not changes:
+    at = clock.now()
+    entries = [(context, change, at) for change in changes]
+    held = _held.get()
+    if held is not None:
+        held.extend(entries)
+        return range(0)
+    return _write(entries)
+
+
+def _write(entries: list[tuple[Context, Change, dt.datetime]]) -> range:
+    if not entries:
         return range(0)
     _serialise_appends()
     # After the ordering lock: a guard then sees whatever a writer holding it (e.g. a lock) committed.
     for guard in GUARDS:
-        guard(context, changes)
+        for context, group in groupby(entries, key=lambda entry: entry[0]):
+            guard(context, [change for _, change, _ in group])
     with connection.cursor() as cursor:
         cursor.execute(_HEAD)
         last = cursor.fetchone()
         seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
         first = seq + 1
-        at = clock.now()
-        stored_at = connection.ops.adapt_datetimefield_value(at)
         rows = []
-        for change in changes:
+        for context, change, at in entries:
             seq += 1
             values = {
                 "seq": seq,
@@ -134,7 +175,7 @@ def append_many(context: Context, changes: Iterable[Change]) -> range:
                 "prev_hash": prev_hash,
             }
             values["hash"] = prev_hash = entry_hash(values)
-            values["at"] = stored_at
+            values["at"] = connection.ops.adapt_datetimefield_value(at)
             rows.append([values[column] for column in _COLUMNS])
         cursor.executemany(_INSERT, rows)
     return range(first, seq + 1)

@@ -15,7 +15,7 @@ from django.db.models import prefetch_related_objects
 
 from trialdesk import clock
 from trialdesk.apps.datamanagement.hooks import ensure_unlocked, raise_automatic_queries_many
-from trialdesk.apps.ledger.services import Change, Context, append_many
+from trialdesk.apps.ledger.services import Change, Context, append_many, deferred
 from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.errors import UserError
@@ -42,7 +42,7 @@ def save_visit(
     not_done = dict(not_done or {})
     library = get_library()
     instruments = {code: library.get(code) for code in [*forms, *not_done]}
-    with transaction.atomic():
+    with transaction.atomic(), deferred():
         visit = visit_of(participant, visit_code, context)
         locked = visit.participant
         ensure_unlocked(locked, visit)

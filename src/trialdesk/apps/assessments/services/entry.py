@@ -16,7 +16,7 @@ from django.db import transaction
 from trialdesk import clock
 from trialdesk.apps.consent.services import require_consent
 from trialdesk.apps.datamanagement.hooks import ensure_unlocked, raise_automatic_queries
-from trialdesk.apps.ledger.services import Context
+from trialdesk.apps.ledger.services import Context, deferred
 from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.errors import UserError
@@ -169,7 +169,7 @@ def save(
     Correcting a complete or not-done form needs ``reason``; each changed field goes to the ledger.
     """
     instrument = get_library().get(instrument_code)
-    with transaction.atomic():
+    with transaction.atomic(), deferred():
         visit = _visit_for(participant, visit_code, instrument.code, context)
         locked = visit.participant
         existing = (
@@ -295,7 +295,7 @@ def mark_not_done(
 ) -> Assessment:
     """Record that an instrument was not done at a visit, with the reason (which also explains a change)."""
     instrument = get_library().get(instrument_code)
-    with transaction.atomic():
+    with transaction.atomic(), deferred():
         visit = _visit_for(participant, visit_code, instrument.code, context)
         locked = visit.participant
         if not reason.strip():
