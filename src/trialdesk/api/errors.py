@@ -12,6 +12,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -89,11 +90,11 @@ def install(api) -> None:
             fields.setdefault(_field_of(error.get("loc", ())), str(error.get("msg", "invalid")))
         first = next(iter(fields), None)
         text = "; ".join(f"{name}: {message}" for name, message in fields.items())
-        return respond(request, 422, text or "invalid request", first, fields)
+        return respond(request, 422, text or _("invalid request"), first, fields)
 
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request, exc):
-        response = respond(request, 401, "a valid API token is required (Authorization: Bearer td_…)")
+        response = respond(request, 401, _("a valid API token is required (Authorization: Bearer td_…)"))
         response["WWW-Authenticate"] = "Bearer"
         return response
 
@@ -104,13 +105,14 @@ def install(api) -> None:
 
     @api.exception_handler(Http404)
     def _not_found(request, exc):
-        return respond(request, 404, "not found")
+        return respond(request, 404, _("not found"))
 
     @api.exception_handler(PermissionDenied)
     def _denied(request, exc):
-        return respond(request, 403, str(exc) or "not allowed")
+        return respond(request, 403, str(exc) or _("not allowed"))
 
     @api.exception_handler(Exception)
     def _bug(request, exc):
         log.exception("API request failed", extra={"path": request.path})
-        return respond(request, 500, f"internal error (request {getattr(request, 'request_id', '')})")
+        return respond(request, 500, _("internal error (request %(request_id)s)") % {
+            "request_id": getattr(request, "request_id", "")})

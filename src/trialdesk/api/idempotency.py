@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 
@@ -45,7 +46,8 @@ def replay_or_run(request, key: str | None, work: Callable[[], tuple[int, Any]])
         return work()
     key = key.strip()
     if not key or len(key) > MAX_KEY:
-        raise ApiError(422, f"{HEADER} must be 1 to {MAX_KEY} characters", HEADER)
+        problem = _("%(header)s must be 1 to %(most)s characters") % {"header": HEADER, "most": MAX_KEY}
+        raise ApiError(422, problem, HEADER)
     mark = fingerprint(request)
     try:
         with transaction.atomic():
@@ -56,10 +58,14 @@ def replay_or_run(request, key: str | None, work: Callable[[], tuple[int, Any]])
         earlier = IdempotencyRecord.objects.get(user=request.user, key=key)
         if earlier.fingerprint != mark:
             raise _conflict(
-                f"this {HEADER} was used for a different request; use a new key for a new request"
+                _("this %(header)s was used for a different request; use a new key for a new request") % {
+                    "header": HEADER}
             ) from None
         if earlier.status is None:
-            raise _conflict(f"a request with this {HEADER} is still being processed; retry shortly") from None
+            raise _conflict(
+                _("a request with this %(header)s is still being processed; retry shortly") % {
+                    "header": HEADER}
+            ) from None
         return earlier.status, earlier.response
     try:
         status, body = work()

@@ -11,6 +11,7 @@ import functools
 
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.urls import URLPattern, re_path
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
@@ -66,8 +67,9 @@ def _json_not_allowed(view):
         response = view(request, *args, **kwargs)
         if isinstance(response, HttpResponseNotAllowed):
             methods = response["Allow"]
-            answer = JsonResponse({"detail": f"{request.method} is not allowed here (allowed: {methods})",
-                                   "field": None}, status=405)  # fmt: skip
+            detail = _("%(method)s is not allowed here (allowed: %(methods)s)") % {
+                "method": request.method, "methods": methods}
+            answer = JsonResponse({"detail": detail, "field": None}, status=405)
             answer["Allow"] = methods
             return answer
         return response
@@ -76,7 +78,8 @@ def _json_not_allowed(view):
 
 
 def _unknown(request, rest: str = ""):
-    return JsonResponse({"detail": f"no API endpoint {request.path}", "field": None}, status=404)
+    return JsonResponse({"detail": _("no API endpoint %(path)s") % {"path": request.path}, "field": None},
+                        status=404)
 
 
 def urls() -> tuple[list, str, str]:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja import Router
 
 from trialdesk.apps.accounts.permissions import allowed
@@ -29,6 +31,17 @@ LARGEST = 10**15
 #: the request, the trial as a whole (the action at any of the user's sites; lists are then scoped), or
 #: nothing beyond a valid token (``self``: the caller's own account).
 On = Literal["participant", "query", "site", "trial", "self"]
+
+# The words of a rule, marked for the catalogue: the OpenAPI description states the rule in English, a
+# refusal in the caller's language.
+_WHERE = {
+    "participant": gettext_noop("at the participant's site"), "query": gettext_noop("at the query's site"),
+    "site": gettext_noop("at the site named"), "trial": gettext_noop("at one of your sites"), "self": "",
+}  # fmt: skip
+_NEEDS = gettext_noop("needs %(actions)s %(where)s")
+_ONE_OF = gettext_noop("one of %(actions)s")
+_AND = gettext_noop("and")
+_VALID_TOKEN = gettext_noop("needs a valid token")
 
 
 @dataclass(frozen=True)
@@ -45,17 +58,26 @@ class Rule:
             not self.any_of or any(allowed(user, action, obj) for action in self.any_of)
         )
 
-    @property
-    def text(self) -> str:
+    def needs(self, translate: Callable[[str], str] = _) -> str:
+        """What the rule asks for, in the active language (``translate=str``: as written, in English)."""
         parts = list(self.actions)
         if self.any_of:
-            parts.append("one of " + ", ".join(self.any_of))
-        where = {
-            "participant": "at the participant's site", "query": "at the query's site",
-            "site": "at the site named", "trial": "at one of your sites", "self": "",
-        }[self.on]  # fmt: skip
-        needs = f"needs {' and '.join(parts)} {where}".strip() if parts else "needs a valid token"
-        return f"{needs}." + (f" {self.note}" if self.note else "")
+            parts.append(translate(_ONE_OF) % {"actions": ", ".join(self.any_of)})
+        if not parts:
+            return translate(_VALID_TOKEN)
+        where = translate(_WHERE[self.on]) if _WHERE[self.on] else ""
+        return (translate(_NEEDS) % {"actions": f" {translate(_AND)} ".join(parts), "where": where}).strip()
+
+    @property
+    def text(self) -> str:
+        """The rule in the OpenAPI description."""
+        return f"{self.needs(str)}." + (f" {self.note}" if self.note else "")
+
+    def refusal(self, trial_id: str = "") -> str:
+        if trial_id:
+            return _("your role does not allow this for %(trial_id)s: %(needs)s.") % {
+                "trial_id": trial_id, "needs": self.needs()}
+        return _("your role does not allow this: %(needs)s.") % {"needs": self.needs()}
 
 
 @dataclass(frozen=True)
@@ -93,7 +115,7 @@ class Routes:
                 refuse_unstorable(kwargs)
                 if rule.on in ("trial", "self"):
                     if not rule.allows(request.user):
-                        raise forbidden(f"your role does not allow this: {rule.text}")
+                        raise forbidden(rule.refusal())
                     request.api_checked = True
                 result = view(request, *args, **kwargs)
                 if not request.api_checked:
@@ -141,8 +163,8 @@ def participant_for(request, trial_id: str) -> Participant:
     participant = Participant.objects.select_related("site").filter(trial_id=trial_id).first()
     if participant is None or not rule.allows(request.user, participant):
         if participant is not None and allowed(request.user, "view-participants", participant):
-            raise forbidden(f"your role does not allow this for {trial_id}: {rule.text}")
-        raise not_found(f"no participant {trial_id} among yours")
+            raise forbidden(rule.refusal(trial_id))
+        raise not_found(_("no participant %(trial_id)s among yours") % {"trial_id": trial_id})
     return participant
 
 
@@ -151,20 +173,20 @@ def check_object(request, obj: Any, visible: bool, what: str) -> None:
     rule = _checked(request)
     if not rule.allows(request.user, obj):
         if visible:
-            raise forbidden(f"your role does not allow this: {rule.text}")
-        raise not_found(f"no {what} among yours")
+            raise forbidden(rule.refusal())
+        raise not_found(_("no %(what)s among yours") % {"what": what})
 
 
 def _problem(value: Any) -> str | None:
     if isinstance(value, str):
         if "\x00" in value:
-            return "text may not contain NUL characters"
+            return _("text may not contain NUL characters")
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return "text must be valid Unicode (no lone surrogates)"
+            return _("text must be valid Unicode (no lone surrogates)")
     elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > LARGEST:
-        return f"number out of range (at most {LARGEST:.0e} in size)"
+        return _("number out of range (at most %(largest)s in size)") % {"largest": f"{LARGEST:.0e}"}
     return None
 
 
@@ -196,4 +218,4 @@ def refuse_unstorable(arguments: dict[str, Any]) -> None:
 def unseen(request, what: str) -> Exception:
     """404 for an object the caller cannot see (the same answer as for one that does not exist)."""
     _checked(request)
-    return not_found(f"no {what} among yours")
+    return not_found(_("no %(what)s among yours") % {"what": what})

@@ -3,6 +3,7 @@ it as not done. Who may enter or read a form depends on its rater (``assessments
 
 import datetime as dt
 
+from django.utils.translation import gettext as _
 from ninja import Field, Header, Path, Schema
 
 from trialdesk.apps.assessments import services
@@ -64,10 +65,11 @@ class NotDoneIn(Schema):
 def _instrument(participant, visit: str, instrument: str) -> str:
     known_visit(visit)
     if instrument not in get_library():
-        raise not_found(f"no instrument {instrument!r}")
+        raise not_found(_("no instrument %(instrument)s") % {"instrument": repr(instrument)})
     declared = next(v for v in active_protocol().visits if v.code == visit)
     if instrument not in declared.instruments:
-        raise not_found(f"{instrument} is not collected at visit {visit}")
+        raise not_found(_("%(instrument)s is not collected at visit %(visit)s") % {
+            "instrument": instrument, "visit": visit})
     return instrument
 
 
@@ -95,7 +97,7 @@ def read(request, trial_id: str = TrialId, visit: str = Code, instrument: str = 
     participant = participant_for(request, trial_id)
     _instrument(participant, visit, instrument)
     if not can_view(request.user, instrument, participant):
-        raise forbidden(f"your role may not read {instrument}")
+        raise forbidden(_("your role may not read %(instrument)s") % {"instrument": instrument})
     return assessment_out(participant, visit, instrument)
 
 
@@ -108,7 +110,7 @@ def save(request, payload: AssessmentIn, *, trial_id: str = TrialId, visit: str 
     participant = participant_for(request, trial_id)
     _instrument(participant, visit, instrument)
     if not can_enter(request.user, instrument, participant):
-        raise forbidden(f"your role may not enter {instrument}")
+        raise forbidden(_("your role may not enter %(instrument)s") % {"instrument": instrument})
 
     def work():
         services.save(participant, visit, instrument, payload.values, assessed_on=payload.assessed_on,
@@ -126,7 +128,7 @@ def not_done(request, payload: NotDoneIn, *, trial_id: str = TrialId, visit: str
     participant = participant_for(request, trial_id)
     _instrument(participant, visit, instrument)
     if not can_enter(request.user, instrument, participant):
-        raise forbidden(f"your role may not enter {instrument}")
+        raise forbidden(_("your role may not enter %(instrument)s") % {"instrument": instrument})
 
     def work():
         services.mark_not_done(participant, visit, instrument, payload.reason, context_for(request))

@@ -10,6 +10,7 @@ from typing import Literal
 import pyarrow.csv as pa_csv
 from django.db import transaction
 from django.http import FileResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
 from ninja import Path, Schema
 
 from trialdesk import datasets
@@ -67,7 +68,7 @@ def table_csv(request, name: str = Path(..., pattern=CODE)):
     """One table as CSV, streamed a chunk at a time. The download is recorded in the ledger."""
     extraction = Extraction(blinded=_blinded(request))
     if name not in extraction.tables:
-        raise not_found(f"no table {name!r} in your exports")
+        raise not_found(_("no table %(name)s in your exports") % {"name": repr(name)})
     with transaction.atomic():
         append(context_for(request), action="export", entity="export-table", entity_id=name,
                new={"blinded": extraction.blinded, "format": "csv"})  # fmt: skip

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from ninja import Path, Query, Schema
 
 from trialdesk.apps.accounts.permissions import allowed, scope
@@ -92,7 +93,7 @@ def lookup(request, payload: Lookup):
     except UserError as problem:
         raise InputError({"cpr": str(problem)}) from None
     if found is None or not allowed(request.user, "view-personal-data", found):
-        raise not_found("no participant with this CPR number among yours")
+        raise not_found(_("no participant with this CPR number among yours"))
     with transaction.atomic():
         append(context_for(request), action="lookup", entity="personal-data", entity_id=found.trial_id,
                site=found.site.code, participant=found.trial_id)  # fmt: skip

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Schema
 
 from trialdesk.apps.assessments.models import Visit
@@ -76,8 +77,8 @@ def _query(request, pk: int) -> DataQuery:
     """The query if the operation's rule allows it on its site; 404 when the caller cannot see it."""
     query = DataQuery.objects.select_related("participant", "site", "visit").filter(pk=pk).first()
     if query is None or not services.visible_queries(request.user).filter(pk=pk).exists():
-        raise unseen(request, f"query #{pk}")
-    check_object(request, query, True, f"query #{pk}")
+        raise unseen(request, _("query #%(number)s") % {"number": pk})
+    check_object(request, query, True, _("query #%(number)s") % {"number": pk})
     return query
 
 
@@ -115,7 +116,8 @@ def raise_query(request, payload: RaiseIn, trial_id: str = Path(..., pattern=TRI
     if payload.visit:
         visit = Visit.objects.filter(participant=participant, code=payload.visit).first()
         if visit is None:
-            raise invalid("visit", f"{participant.trial_id} has no visit {payload.visit!r} scheduled")
+            raise invalid("visit", _("%(trial_id)s has no visit %(visit)s scheduled") % {
+                "trial_id": participant.trial_id, "visit": repr(payload.visit)})
     query = services.raise_query(participant, context_for(request), user=request.user, text=payload.text,
                                  visit=visit, instrument=payload.instrument.strip(), field=payload.field)
     return respond(201, detail(query).model_dump(mode="json"))

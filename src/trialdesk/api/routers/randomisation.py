@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.utils.translation import gettext as _
 from ninja import Header, Path, Schema
 
 from trialdesk.apps.participants.status import State
@@ -67,7 +68,7 @@ def allocation(request, trial_id: str = TrialId):
     participant = participant_for(request, trial_id)
     found = allocation_of(participant)
     if found is None:
-        raise not_found(f"{participant.trial_id} is not randomised")
+        raise not_found(_("%(trial_id)s is not randomised") % {"trial_id": participant.trial_id})
     return AllocationOut(trial_id=participant.trial_id, arm=found.arm, arm_label=_label(found.arm),
                          stratum=found.stratum, method=found.method,
                          allocated_at=found.allocated_at)  # fmt: skip

@@ -3,6 +3,7 @@
 import datetime as dt
 from types import SimpleNamespace
 
+from django.utils.translation import gettext as _
 from ninja import Field, Header, Path, Query, Schema
 
 from trialdesk.apps.accounts.permissions import allowed, scope
@@ -88,9 +89,10 @@ def screen(request, payload: ScreeningIn, idempotency_key: str | None = Header(N
     Every problem with the input comes back at once (422, `fields`), and nothing is stored."""
     site = Site.objects.filter(code=payload.site).first()
     if site is None:
-        raise invalid("site", f"unknown site {payload.site!r}")
+        raise invalid("site", _("unknown site %(site)s") % {"site": repr(payload.site)})
     where = SimpleNamespace(site_id=site.pk)
-    check_object(request, where, allowed(request.user, "view-participants", where), f"site {site.code}")
+    check_object(request, where, allowed(request.user, "view-participants", where),
+                 _("site %(site)s") % {"site": site.code})
 
     def work():
         person = PersonalDetails(cpr=payload.cpr, name=payload.name, contact=payload.contact)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.utils.translation import gettext as _
 from ninja import Field, Path, Schema
 
 from trialdesk import clock
@@ -76,7 +77,7 @@ def visit_out(row: queries.VisitRow) -> VisitOut:
 def known_visit(code: str) -> str:
     """404 for a visit code the protocol does not declare."""
     if code not in {visit.code for visit in active_protocol().visits}:
-        raise not_found(f"no visit {code!r} in the protocol")
+        raise not_found(_("no visit %(visit)s in the protocol") % {"visit": repr(code)})
     return code
 
 

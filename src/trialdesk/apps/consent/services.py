@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from trialdesk import clock
 from trialdesk.apps.ledger.services import Context, append
@@ -19,6 +21,12 @@ from .models import ConsentRecord, Decline, Withdrawal
 from .scopes import ENDS_PARTICIPATION, KINDS, STOPS
 
 _NO_CONSENT_STATES = {State.SCREENED, State.ELIGIBLE, State.INELIGIBLE, State.DECLINED}
+
+
+def _form_word(form: str) -> str:
+    """A protocol's consent form as a word in a sentence ("oral consent date ..."), translated."""
+    words = {"oral": pgettext("consent form", "oral"), "written": pgettext("consent form", "written")}
+    return words.get(form, form)
 
 
 def _ledger(context: Context, participant: Participant, *, action: str, entity: str, entity_id, new) -> None:
@@ -48,34 +56,39 @@ def record_consent(
     state = participant.state
     if state is not State.ELIGIBLE and state in _NO_CONSENT_STATES | {State.WITHDRAWN, State.DIED}:
         raise UserError(
-            f"{participant.trial_id} is {state.label}: consent can be recorded only for an "
-            "eligible or already consented participant"
+            _("%(trial_id)s is %(state)s: consent can be recorded only for an eligible or already consented "
+              "participant") % {"trial_id": participant.trial_id, "state": _(state.label)}
         )
     problems = {}
     document = documents.get(version)
     if document is None:
-        problems["version"] = f"unknown consent document version {version!r} (known: {', '.join(documents)})"
+        problems["version"] = _("unknown consent document version %(version)s (known: %(known)s)") % {
+            "version": repr(version), "known": ", ".join(documents)}
     dates = {"oral": oral_on, "written": written_on}
     for form in protocol.consent.forms:
         if dates[form] is None:
-            problems[f"{form}_on"] = f"the date of {form} consent is required"
+            problems[f"{form}_on"] = _("the date of %(form)s consent is required") % {
+                "form": _form_word(form)}
     today = clock.today()
     screened = participant.screenings.order_by("-screened_on").values_list("screened_on", flat=True).first()
     for form, day in dates.items():
         if day is None:
             continue
         if day > today:
-            problems[f"{form}_on"] = f"{form} consent date {day} is in the future"
+            problems[f"{form}_on"] = _("%(form)s consent date %(day)s is in the future") % {
+                "form": _form_word(form), "day": day}
         elif screened and day < screened:
-            problems[f"{form}_on"] = f"{form} consent date {day} is before the screening ({screened})"
+            problems[f"{form}_on"] = _(
+                "%(form)s consent date %(day)s is before the screening (%(screened)s)"
+            ) % {"form": _form_word(form), "day": day, "screened": screened}
         elif document is not None and day < document.date:
-            problems[f"{form}_on"] = (
-                f"{form} consent date {day} is before version {version} was approved ({document.date})"
-            )
+            problems[f"{form}_on"] = _(
+                "%(form)s consent date %(day)s is before version %(version)s was approved (%(approved)s)"
+            ) % {"form": _form_word(form), "day": day, "version": version, "approved": document.date}
     if not taken_by.strip():
-        problems["taken_by"] = "who took consent is required"
+        problems["taken_by"] = _("who took consent is required")
     if ConsentRecord.objects.filter(participant=participant, document_version=version).exists():
-        problems["version"] = f"consent to version {version} is already recorded"
+        problems["version"] = _("consent to version %(version)s is already recorded") % {"version": version}
     if problems:
         raise InputError(problems)
     with transaction.atomic():
@@ -114,14 +127,15 @@ def record_decline(
     reasons = {choice.code: choice.label for choice in active_protocol().consent.decline_reasons}
     if participant.state is not State.ELIGIBLE:
         raise UserError(
-            f"{participant.trial_id} is {participant.state.label}: only an eligible person can "
-            "decline consent"
+            _("%(trial_id)s is %(state)s: only an eligible person can decline consent") % {
+                "trial_id": participant.trial_id, "state": _(participant.state.label)}
         )
     problems = {}
     if category not in reasons:
-        problems["category"] = f"unknown reason category {category!r} (known: {', '.join(reasons)})"
+        problems["category"] = _("unknown reason category %(category)s (known: %(known)s)") % {
+            "category": repr(category), "known": ", ".join(reasons)}
     if declined_on > clock.today():
-        problems["declined_on"] = f"date {declined_on} is in the future"
+        problems["declined_on"] = _("date %(day)s is in the future") % {"day": declined_on}
     if problems:
         raise InputError(problems)
     with transaction.atomic():
@@ -163,16 +177,21 @@ def record_withdrawal(
     scopes = {choice.code: choice.label for choice in active_protocol().consent.withdrawal_scopes}
     problems = {}
     if scope not in scopes:
-        problems["scope"] = f"unknown withdrawal scope {scope!r} (known: {', '.join(scopes)})"
+        problems["scope"] = _("unknown withdrawal scope %(scope)s (known: %(known)s)") % {
+            "scope": repr(scope), "known": ", ".join(scopes)}
     elif scope not in STOPS:
-        problems["scope"] = f"withdrawal scope {scope!r} has no defined effect in this version of trialdesk"
+        problems["scope"] = _(
+            "withdrawal scope %(scope)s has no defined effect in this version of trialdesk"
+        ) % {"scope": repr(scope)}
     began = consent_date(participant)
     if began is None:
-        raise UserError(f"{participant.trial_id} has no recorded consent to withdraw from")
+        raise UserError(_("%(trial_id)s has no recorded consent to withdraw from") % {
+            "trial_id": participant.trial_id})
     if withdrawn_on > clock.today():
-        problems["withdrawn_on"] = f"date {withdrawn_on} is in the future"
+        problems["withdrawn_on"] = _("date %(day)s is in the future") % {"day": withdrawn_on}
     elif withdrawn_on < began:
-        problems["withdrawn_on"] = f"date {withdrawn_on} is before consent was given ({began})"
+        problems["withdrawn_on"] = _("date %(day)s is before consent was given (%(began)s)") % {
+            "day": withdrawn_on, "began": began}
     if problems:
         raise InputError(problems)
     with transaction.atomic():
@@ -209,16 +228,17 @@ def _refusal(participant: Participant, kind: str, on: dt.date) -> str | None:
         raise ValueError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
     began = consent_date(participant)
     if began is None:
-        return f"{participant.trial_id} has no valid consent yet: data entry is refused before consent"
+        return _("%(trial_id)s has no valid consent yet: data entry is refused before consent") % {
+            "trial_id": participant.trial_id}
     if kind != "analysis" and on < began:
-        return f"{participant.trial_id} consented on {began}, after {on}"
+        return _("%(trial_id)s consented on %(began)s, after %(on)s") % {
+            "trial_id": participant.trial_id, "began": began, "on": on}
     for withdrawal in participant.withdrawals.all():
         applies = withdrawal.scope == "all_data" if kind == "analysis" else withdrawal.withdrawn_on <= on
         if applies and kind in STOPS.get(withdrawal.scope, frozenset(KINDS)):
-            return (
-                f"{participant.trial_id} withdrew ({withdrawal.scope.replace('_', ' ')}) on "
-                f"{withdrawal.withdrawn_on}: {kind} data may not be handled"
-            )
+            return _("%(trial_id)s withdrew (%(scope)s) on %(day)s: %(kind)s data may not be handled") % {
+                "trial_id": participant.trial_id, "scope": withdrawal.scope.replace("_", " "),
+                "day": withdrawal.withdrawn_on, "kind": kind}
     return None
 
 

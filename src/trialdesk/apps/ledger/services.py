@@ -12,6 +12,7 @@ from itertools import groupby
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.errors import UserError
@@ -131,7 +132,7 @@ def append_many(context: Context, changes: Iterable[Change]) -> range:
     for change in changes:
         if change.require_reason and not change.reason.strip():
             what = f"{change.entity} {change.entity_id} {change.field}".rstrip()
-            raise UserError(f"a reason is required to change {what}")
+            raise UserError(_("a reason is required to change %(what)s") % {"what": what})
     at = clock.now()
     entries = [(context, change, at) for change in changes]
     held = _held.get()

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from trialdesk.errors import UserError
+from trialdesk.errors import gettext as _
 
 ENV_KEY = "TRIALDESK_PERSONAL_DATA_KEY"
 ENV_KEY_FILE = "TRIALDESK_PERSONAL_DATA_KEY_FILE"
@@ -32,12 +33,15 @@ def _key_text() -> str:
             return Path(path).read_text().strip()
         except OSError as error:
             raise UserError(
-                f"cannot read the personal-data key file named in {ENV_KEY_FILE}: {error.strerror}"
+                _("cannot read the personal-data key file named in %(variable)s: %(problem)s") % {
+                    "variable": ENV_KEY_FILE, "problem": error.strerror}
             ) from None
     raise UserError(
-        f"no personal-data key: set {ENV_KEY} to a Fernet key, or {ENV_KEY_FILE} to a file "
-        'holding one (outside the database); create one with `python -c "from '
-        'cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`'
+        _("no personal-data key: set %(variable)s to a Fernet key, or %(file_variable)s to a file holding "
+          "one (outside the database); create one with %(command)s") % {
+            "variable": ENV_KEY, "file_variable": ENV_KEY_FILE,
+            "command": '`python -c "from cryptography.fernet import Fernet; '
+                       'print(Fernet.generate_key().decode())"`'}
     )
 
 
@@ -47,8 +51,8 @@ def _tools(text: str) -> tuple[Fernet, bytes]:
         fernet = Fernet(text.encode())
     except ValueError:
         raise UserError(
-            f"the personal-data key ({ENV_KEY} / {ENV_KEY_FILE}) is not a valid Fernet key "
-            "(32 bytes, urlsafe base64)"
+            _("the personal-data key (%(variable)s / %(file_variable)s) is not a valid Fernet key (32 bytes, "
+              "urlsafe base64)") % {"variable": ENV_KEY, "file_variable": ENV_KEY_FILE}
         ) from None
     raw = base64.urlsafe_b64decode(text.encode())
     mac_key = HKDF(
@@ -58,23 +62,23 @@ def _tools(text: str) -> tuple[Fernet, bytes]:
 
 
 def encrypt(value: str) -> str:
-    fernet, _ = _tools(_key_text())
+    fernet, _mac_key = _tools(_key_text())
     return fernet.encrypt(value.encode()).decode("ascii")
 
 
 def decrypt(token: str) -> str:
     if not token:
         return ""
-    fernet, _ = _tools(_key_text())
+    fernet, _mac_key = _tools(_key_text())
     try:
         return fernet.decrypt(token.encode("ascii")).decode()
     except InvalidToken:
         raise UserError(
-            "personal data cannot be decrypted with the configured key (wrong key for this database?)"
+            _("personal data cannot be decrypted with the configured key (wrong key for this database?)")
         ) from None
 
 
 def fingerprint(normalised: str) -> str:
     """Keyed HMAC-SHA256 of a normalised identifier: equal people match without decrypting anything."""
-    _, mac_key = _tools(_key_text())
+    _fernet, mac_key = _tools(_key_text())
     return hmac.new(mac_key, normalised.encode(), hashlib.sha256).hexdigest()

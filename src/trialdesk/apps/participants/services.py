@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.ledger.services import Change, Context, append, append_many
@@ -41,7 +42,7 @@ class PersonalDetails:
             problems["cpr"] = str(problem)
             normal = ""
         if not self.name.strip():
-            problems["name"] = "name is required"
+            problems["name"] = _("name is required")
         if problems:
             raise InputError(problems)
         return PersonalDetails(cpr=normal, name=self.name.strip(), contact=self.contact.strip())
@@ -59,8 +60,10 @@ def check_not_registered(details: PersonalDetails) -> None:
     if existing is not None:
         raise InputError(
             {
-                "cpr": f"this person is already registered in the trial as {existing.trial_id}; "
-                "re-screen them from their page instead"
+                "cpr": _(
+                    "this person is already registered in the trial as %(trial_id)s; re-screen them from "
+                    "their page instead"
+                ) % {"trial_id": existing.trial_id}
             }
         )
 
@@ -148,13 +151,15 @@ def transition(
         )
         current = locked.state
         if target not in TRANSITIONS[current]:
-            allowed = ", ".join(s.label for s in sorted(TRANSITIONS[current])) or "none (final state)"
+            allowed = ", ".join(_(s.label) for s in sorted(TRANSITIONS[current])) or _("none (final state)")
             raise UserError(
-                f"{locked.trial_id} cannot move from {current.label} to {target.label} "
-                f"(allowed from {current.label}: {allowed})"
+                _("%(trial_id)s cannot move from %(current)s to %(target)s (allowed from %(current)s: "
+                  "%(allowed)s)") % {"trial_id": locked.trial_id, "current": _(current.label),
+                                      "target": _(target.label), "allowed": allowed}
             )
         if target in NEEDS_REASON and not reason.strip():
-            raise UserError(f"a reason is required to move {locked.trial_id} to {target.label}")
+            raise UserError(_("a reason is required to move %(trial_id)s to %(target)s") % {
+                "trial_id": locked.trial_id, "target": _(target.label)})
         locked.status = target.value
         locked.save(update_fields=["status"])
         event = StatusEvent.objects.create(
@@ -219,7 +224,8 @@ def change_personal_data(
         clash = PersonalData.objects.filter(cpr_fingerprint=fingerprint).exclude(pk=row.pk).first()
         if clash is not None:
             raise InputError(
-                {"cpr": f"this CPR number is already registered for {clash.participant.trial_id}"}
+                {"cpr": _("this CPR number is already registered for %(trial_id)s") % {
+                    "trial_id": clash.participant.trial_id}}
             )
         append(
             context,

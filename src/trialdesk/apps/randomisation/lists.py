@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 
 from trialdesk import allocation, clock
 from trialdesk.apps.ledger.services import Context, append
@@ -48,7 +49,8 @@ def install(
         per_stratum[slot.stratum] = per_stratum.get(slot.stratum, 0) + 1
     with transaction.atomic():
         if AllocationList.objects.filter(list_hash=made.sha256).exists():
-            raise UserError(f"this allocation list is already installed (sha256 {made.sha256[:12]}...)")
+            raise UserError(_("this allocation list is already installed (sha256 %(sha256)s...)") % {
+                "sha256": made.sha256[:12]})
         stored = AllocationList.objects.create(
             label=label.strip() or f"{source} list {clock.today()}", source=source,
             method=protocol.randomisation.method, seed=info.seed, algorithm_version=version,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import allocation, clock
 from trialdesk.allocation import minimisation as pure
@@ -38,10 +39,10 @@ def _decode(state: dict) -> dict:
 def start(seed: int, context: Context) -> MinimisationState:
     """The statistician sets the seed once, before the first minimised allocation."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UserError(f"seed must be a whole number >= 0, got {seed!r}")
+        raise UserError(_("seed must be a whole number >= 0, got %(seed)s") % {"seed": repr(seed)})
     with transaction.atomic():
         if MinimisationState.objects.exists():
-            raise UserError("minimisation has already been started; its seed cannot change")
+            raise UserError(_("minimisation has already been started; its seed cannot change"))
         state = MinimisationState.objects.create(
             seed=seed, algorithm_version=VERSION,
             generator_state=_encode(np.random.Generator(np.random.PCG64(seed)).bit_generator.state),
@@ -58,7 +59,9 @@ def allocate(
     """Inside ``randomise``'s transaction: the locked state row serialises minimised allocations."""
     state = MinimisationState.objects.select_for_update().first()
     if state is None:
-        raise UserError("minimisation has not been started: the trial statistician must set its seed first")
+        raise UserError(
+            _("minimisation has not been started: the trial statistician must set its seed first")
+        )
     scheme = allocation.scheme_from_protocol(protocol)
     rng = np.random.Generator(np.random.PCG64(state.seed))
     rng.bit_generator.state = _decode(state.generator_state)

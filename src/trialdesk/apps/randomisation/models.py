@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class AllocationList(models.Model):
@@ -98,7 +99,9 @@ class Allocation(models.Model):
 class UnblindingRequest(models.Model):
     """An emergency unblinding: requested with a reason, approved by another person, then revealed."""
 
-    STATES = (("pending", "pending"), ("approved", "approved"), ("refused", "refused"))
+    # Marked for the catalogue (pages and refusals show them translated); stored as they are.
+    STATES = (("pending", gettext_noop("pending")), ("approved", gettext_noop("approved")),
+              ("refused", gettext_noop("refused")))
 
     participant = models.ForeignKey(
         "participants.Participant", on_delete=models.PROTECT, related_name="unblinding_requests"

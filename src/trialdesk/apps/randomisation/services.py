@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.consent.services import require_consent
@@ -21,11 +22,15 @@ class StratumExhaustedError(UserError):
     def __init__(self, stratum: str, allocation_list: AllocationList, empty: bool) -> None:
         self.stratum = stratum
         self.allocation_list = allocation_list
-        what = "has no slots for" if empty else "has no unused slot left in"
-        super().__init__(
-            f"the active allocation list {what} stratum {stratum}: nobody was randomised; "
-            "the trial statistician has been alerted to add a list"
+        self.empty = empty
+        message = (
+            _("the active allocation list has no slots for stratum %(stratum)s: nobody was randomised; the "
+              "trial statistician has been alerted to add a list")
+            if empty
+            else _("the active allocation list has no unused slot left in stratum %(stratum)s: nobody was "
+                   "randomised; the trial statistician has been alerted to add a list")
         )
+        super().__init__(message % {"stratum": stratum})
 
 
 def _from_list(participant: Participant, stratum: str, context: Context) -> tuple[Allocation, dict]:
@@ -33,10 +38,10 @@ def _from_list(participant: Participant, stratum: str, context: Context) -> tupl
     # could, under PostgreSQL's READ COMMITTED, skip a slot just taken and report a false exhaustion.
     allocation_list = AllocationList.objects.select_for_update().filter(active=True).first()
     if allocation_list is None:
-        raise UserError(
-            "no allocation list is active: the trial statistician must upload or generate one "
-            "before anyone can be randomised"
-        )
+        raise UserError(_(
+            "no allocation list is active: the trial statistician must upload or generate one before anyone "
+            "can be randomised"
+        ))
     slots = allocation_list.slots.filter(stratum=stratum)
     slot = slots.filter(participant__isnull=True).order_by("sequence").first()
     if slot is None:
@@ -76,10 +81,10 @@ def randomise(participant: Participant, context: Context) -> Allocation:
                 existing = Allocation.objects.filter(participant=locked).first()
                 if existing is not None:
                     return existing
-                raise UserError(
-                    f"{locked.trial_id} is {locked.state.label}: only a participant who is "
-                    "eligible, consented and has a complete baseline can be randomised"
-                )
+                raise UserError(_(
+                    "%(trial_id)s is %(state)s: only a participant who is eligible, consented and has a "
+                    "complete baseline can be randomised"
+                ) % {"trial_id": locked.trial_id, "state": _(locked.state.label)})
             require_consent(locked, "assessment")
             stratum = strata.stratum_of(locked, protocol)
             # The status first, the slot last: the list's row lock (which serialises randomisations) is
@@ -107,11 +112,16 @@ def randomise(participant: Participant, context: Context) -> Allocation:
 
 
 def _alert_exhausted(problem: StratumExhaustedError, participant: Participant, context: Context) -> None:
-    """Tell the statisticians, and record the alert (in its own transaction: nothing else was written)."""
+    """Tell the statisticians, and record the alert (in its own transaction: nothing else was written).
+
+    The e-mail is written here in English, not from the refusal, which is in the requester's language.
+    """
     to = notify.emails_of("manage-allocation-list")
+    what = "has no slots for" if problem.empty else "has no unused slot left in"
     notify.send(
         f"allocation list exhausted for stratum {problem.stratum}",
-        f"A randomisation of {participant.trial_id} was refused because {problem}.\n"
+        f"A randomisation of {participant.trial_id} was refused because the active allocation list {what} "
+        f"stratum {problem.stratum}.\n"
         f"Allocation list: {problem.allocation_list.label} ({problem.allocation_list.list_hash[:12]}).\n"
         "Upload or generate a list with more slots for this stratum and activate it.",
         to,

@@ -6,6 +6,8 @@ made with ``trialdesk allocation generate`` match participants directly.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from trialdesk.allocation import scheme_from_protocol
 from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.screening import icd10
@@ -22,7 +24,8 @@ def levels_of(participant: Participant, protocol: Protocol) -> dict[str, str]:
             levels[factor.code] = participant.site.code
             continue
         if screening is None:
-            raise UserError(f"{participant.trial_id} has no eligible screening to stratify by {factor.label}")
+            raise UserError(_("%(trial_id)s has no eligible screening to stratify by %(factor)s") % {
+                "trial_id": participant.trial_id, "factor": factor.label})
         answer = screening.answers.get(factor.criterion or "")
         codes = answer if isinstance(answer, list) else []
         found = next(
@@ -31,8 +34,9 @@ def levels_of(participant: Participant, protocol: Protocol) -> dict[str, str]:
         )
         if found is None:
             raise UserError(
-                f"{participant.trial_id}: the answer to {factor.criterion} fits no level of "
-                f"{factor.label} ({', '.join(lv.code for lv in factor.levels)})"
+                _("%(trial_id)s: the answer to %(criterion)s fits no level of %(factor)s (%(levels)s)") % {
+                    "trial_id": participant.trial_id, "criterion": factor.criterion, "factor": factor.label,
+                    "levels": ", ".join(lv.code for lv in factor.levels)}
             )
         levels[factor.code] = found
     return levels

@@ -5,6 +5,7 @@ told by e-mail (without the arm)."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.accounts.permissions import allowed
@@ -33,13 +34,15 @@ def _record(context: Context, request: UnblindingRequest, action: str, new=None,
 
 def request_unblinding(participant: Participant, user, reason: str, context: Context) -> UnblindingRequest:
     if not allowed(user, "request-unblinding", participant):
-        raise UserError("you may not request unblinding for this participant")
+        raise UserError(_("you may not request unblinding for this participant"))
     if not reason.strip():
-        raise InputError({"reason": "a reason for the emergency unblinding is required"})
+        raise InputError({"reason": _("a reason for the emergency unblinding is required")})
     if not Allocation.objects.filter(participant=participant).exists():
-        raise UserError(f"{participant.trial_id} has not been randomised: there is nothing to unblind")
+        raise UserError(_("%(trial_id)s has not been randomised: there is nothing to unblind") % {
+            "trial_id": participant.trial_id})
     if UnblindingRequest.objects.filter(participant=participant, requested_by=user, state="pending").exists():
-        raise UserError(f"you already have a pending unblinding request for {participant.trial_id}")
+        raise UserError(_("you already have a pending unblinding request for %(trial_id)s") % {
+            "trial_id": participant.trial_id})
     with transaction.atomic():
         request = UnblindingRequest.objects.create(
             participant=participant, requested_by=user, reason=reason.strip(), requested_at=clock.now()
@@ -59,19 +62,20 @@ def decide(
 ) -> UnblindingRequest:
     """Approve or refuse a pending request; the decider re-enters their password."""
     if not allowed(user, "approve-unblinding", request.participant):
-        raise UserError("you may not decide unblinding requests for this participant")
+        raise UserError(_("you may not decide unblinding requests for this participant"))
     if user.pk == request.requested_by_id:
-        raise UserError("a request must be decided by someone other than the requester")
+        raise UserError(_("a request must be decided by someone other than the requester"))
     if not user.check_password(password):
         with transaction.atomic():
             _record(context, request, "unblinding-password-failed")
-        raise InputError({"password": "password is not correct"})
+        raise InputError({"password": _("password is not correct")})
     if not approve and not note.strip():
-        raise InputError({"note": "say why the request is refused"})
+        raise InputError({"note": _("say why the request is refused")})
     with transaction.atomic():
         locked = UnblindingRequest.objects.select_for_update().get(pk=request.pk)
         if locked.state != "pending":
-            raise UserError(f"unblinding request #{locked.pk} was already {locked.state}")
+            raise UserError(_("unblinding request #%(number)s was already %(state)s") % {
+                "number": locked.pk, "state": _(locked.state)})
         locked.state = "approved" if approve else "refused"
         locked.decided_by = user
         locked.decided_at = clock.now()
@@ -96,7 +100,7 @@ def decide(
 def reveal(request: UnblindingRequest, user, context: Context) -> Allocation:
     """The allocation, to the requester of an approved request only; each showing is recorded."""
     if request.state != "approved" or user.pk != request.requested_by_id:
-        raise UserError("the allocation is shown only to the requester, after approval")
+        raise UserError(_("the allocation is shown only to the requester, after approval"))
     with transaction.atomic():
         _record(context, request, "unblinding-revealed")
     return Allocation.objects.get(participant=request.participant)

@@ -65,7 +65,7 @@ def allocation_lists(request):
                     try:
                         text = raw.decode("utf-8-sig")
                     except UnicodeDecodeError:
-                        raise UserError("the list file is not UTF-8 text") from None
+                        raise UserError(_("the list file is not UTF-8 text")) from None
                     lists.upload(text, context=context, label=upload_form.cleaned_data["label"])
                     return redirect("randomisation:lists")
             else:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.signals import request_finished, request_started
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.ledger.services import Context, append
@@ -117,5 +118,5 @@ def active_protocol() -> Protocol:
     """The protocol the trial currently runs under (validated, cached per hash)."""
     content_hash = active_hash()
     if not content_hash:
-        raise UserError("no protocol is installed: run `trialdesk demo` or install one first")
+        raise UserError(_("no protocol is installed: run `trialdesk demo` or install one first"))
     return _load_active(content_hash)
