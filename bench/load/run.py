@@ -1,7 +1,7 @@
 """The load test: seed a database, serve it on 127.0.0.1, load it with locust, check the allocations.
 
     .venv/bin/python bench/load/run.py [--database sqlite|postgresql|both] [--duration 60]
-        [--ready 4000] [--followup 300] [--threads 8] [--workers 1] [--reuse-seed] [--profile]
+        [--ready 4000] [--followup 300] [--threads 4] [--workers 3] [--reuse-seed] [--profile]
 
 For each database: seeds it through the services (``seed.py``; with ``--reuse-seed`` a seeded copy is
 kept and reused: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL), starts
@@ -330,8 +330,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=60, help="seconds of load per database (max 600)")
     parser.add_argument("--ready", type=int, default=4000, help="participants waiting to be randomised")
     parser.add_argument("--followup", type=int, default=300, help="participants with 9/21-month forms due")
-    parser.add_argument("--threads", type=int, default=8, help="trialdesk serve --threads (per worker)")
-    parser.add_argument("--workers", type=int, default=1, help="trialdesk serve --workers (processes)")
+    parser.add_argument("--threads", type=int, default=4, help="trialdesk serve --threads (per worker)")
+    parser.add_argument("--workers", type=int, default=3, help="trialdesk serve --workers (processes)")
     parser.add_argument("--assessors", type=int, default=50, help="assessor clients")
     parser.add_argument("--randomisers", type=int, default=16, help="randomisation clients")
     parser.add_argument("--channel", choices=("web", "api"), default="web",
