@@ -136,23 +136,30 @@ def _wait_for_the_kill() -> None:
     threading.Event().wait()  # never set: the test kills this process here
 
 
+def stop_imports_inside_their_transaction(fd: int) -> None:
+    """An import stops once every event and its ledger entry are written: ``ready <events visible>``."""
+    from trialdesk.apps.registers import services
+    from trialdesk.apps.registers.models import RegisterEvent
+
+    original = services.append_many
+
+    def append_then_stop(context, changes):
+        written = original(context, changes)
+        _signal(fd, f"ready {RegisterEvent.objects.count()}")
+        _wait_for_the_kill()
+        return written
+
+    services.append_many = append_then_stop
+
+
 def import_extract(extract: Path, fd: int, hook: bool) -> None:
     _setup()
     from django.contrib.auth import get_user_model
 
     from trialdesk.apps.registers import services
-    from trialdesk.apps.registers.models import RegisterEvent
 
     if hook:
-        original = services.append_many
-
-        def append_then_stop(context, changes):
-            written = original(context, changes)
-            _signal(fd, f"ready {RegisterEvent.objects.count()}")
-            _wait_for_the_kill()
-            return written
-
-        services.append_many = append_then_stop
+        stop_imports_inside_their_transaction(fd)
     keeper = get_user_model().objects.get(username=KEEPER)
     context = _context(KEEPER, "import")
     result = services.import_register(extract.read_bytes(), extract.name, context, user=keeper)
@@ -311,9 +318,9 @@ def seeded_database(base: Path, tmp_path: Path, label: str) -> Iterator[dict[str
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run(env: dict[str, str], *args: str) -> str:
+def run(env: dict[str, str], *args: str, script: Path = SCRIPT) -> str:
     """Run a worker command to the end; its standard output."""
-    done = subprocess.run([sys.executable, str(SCRIPT), *args], env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True,
                           timeout=DEADLINE_S, check=False)  # fmt: skip
     if done.returncode != 0:
         raise AssertionError(f"{args[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -406,11 +413,11 @@ def kill_leftovers() -> None:
 class Worker:
     """A worker process signalling on a pipe: lines like ``ready ...``, ``done ...``, ``finished``."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, script: Path = SCRIPT) -> None:
         _started.append(self)
         self._read, write = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), args[0], "--fd", str(write), *args[1:]],
+            [sys.executable, str(script), args[0], "--fd", str(write), *args[1:]],
             env=env, pass_fds=(write,), stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         os.close(write)

@@ -44,15 +44,30 @@ def csv_bytes(rows, header=HEADER, delimiter: str = ",") -> bytes:
 
 
 def row_counts() -> dict[str, int]:
-    """Rows in every table the import could write to."""
+    """Rows in every table the import could write to (a background job's own bookkeeping aside)."""
     from trialdesk.apps.ledger.models import LedgerEntry
     from trialdesk.apps.registers.models import RegisterEvent, RegisterImport
 
     return {
         "events": RegisterEvent.objects.count(),
         "imports": RegisterImport.objects.count(),
-        "ledger": LedgerEntry.objects.count(),
+        "ledger": LedgerEntry.objects.exclude(entity="register-import-job").count(),
     }
+
+
+def upload_and_run(client, data: bytes, name: str = "extract.csv", **fields):
+    """Upload an extract on the web page and run its job in this process, as the worker would; the answer
+    to the upload when it is refused at once, else the job's page once the job has ended."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import resolve
+
+    from trialdesk.apps.registers import jobs
+
+    response = client.post("/registers/", {"extract": SimpleUploadedFile(name, data, "text/csv"), **fields})
+    if response.status_code != 302:
+        return response
+    jobs.run(resolve(response["Location"]).kwargs["pk"])
+    return client.get(response["Location"])
 
 
 def all_stored_text() -> str:

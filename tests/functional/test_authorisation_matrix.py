@@ -143,6 +143,22 @@ def _token(trial: T, site: str) -> Target:
 _token.trial_wide = True  # type: ignore[attr-defined]
 
 
+def _register_job(trial: T, site: str) -> Target:
+    """A background register import started by the first site's coordinator, a key holder (made in the
+    test's transaction; its upload is kept under the trial's data directory)."""
+    from trialdesk.apps.ledger.services import Context
+    from trialdesk.apps.registers import jobs
+
+    owner = trial.users()["coordinator"]
+    acting = Context(actor=owner.username, channel="web")
+    empty = b"cpr,event,start_date,end_date\n"
+    job = jobs.start(empty, "matrix.csv", acting, user=owner, accept_unmatched=False)
+    return Target({"pk": job.pk}, job)
+
+
+_register_job.trial_wide = True  # type: ignore[attr-defined]
+
+
 def _self_report_instrument(trial: T) -> str:
     from trialdesk.apps.assessments.services import resolve
     from trialdesk.apps.assessments.services.links import forms_left
@@ -171,6 +187,7 @@ TARGETS: dict[str, Callable[[T, str], Target]] = {
     "randomisation:request_unblinding": randomised,
     "randomisation:randomise": _participant(lambda t, s: t.waiting[s]),
     "registers:detail": _trial_wide(pk=lambda t: t.extra["register_import"].pk),
+    "registers:job": _register_job,
     "assessments:participant": randomised,
     "assessments:baseline_date": randomised,
     "assessments:incident": randomised,

@@ -13,7 +13,7 @@ from assessments_html import text
 from assessments_support import complete, consented
 from datamanagement_support import BASELINE_ON, install
 from enrolment_support import TEST_KEY, user
-from registers_support import csv_bytes, keeper, row_counts
+from registers_support import csv_bytes, keeper, row_counts, upload_and_run
 from trialdesk.apps.assessments import services as assessments
 from trialdesk.apps.assessments.models import Assessment
 from trialdesk.apps.datamanagement import locks
@@ -124,11 +124,9 @@ def test_register_upload_cannot_add_to_a_locked_participant(client, rated, extra
     client.force_login(keeper())
     _lock_participant(rated)
     before = row_counts()
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    response = client.post("/registers/", {"extract": SimpleUploadedFile("extract.csv", extract)})
-    assert response.status_code == 400
-    assert f"locked: participant {rated.trial_id}" in text(response.content.decode())
+    job_page = upload_and_run(client, extract)  # the upload's background job, run here
+    assert '<dd id="status">failed</dd>' in job_page.content.decode()
+    assert f"locked: participant {rated.trial_id}" in text(job_page.content.decode())
     assert row_counts() == before
 
 

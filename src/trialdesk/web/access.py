@@ -166,6 +166,8 @@ ACCESS: dict[str, Rule] = {
     # registers
     "registers:upload": Action("import-registers"),
     "registers:detail": Action("import-registers"),
+    # a background import: the key holder who started it
+    "registers:job": AllOf("import-registers", OWNER),
     # outcome assessment
     "assessments:worklist": OPEN_VISITS,
     "assessments:participant": OPEN_VISITS,

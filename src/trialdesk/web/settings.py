@@ -10,6 +10,7 @@ Environment:
   TRIALDESK_REQUIRE_2FA 0 turns two-factor authentication off (the demo server only; default on)
   TRIALDESK_LOG_FORMAT json (default) or plain; TRIALDESK_LOG_LEVEL (default WARNING)
   TRIALDESK_DB_POOL_MAX PostgreSQL connection-pool size per process (default 20)
+  TRIALDESK_JOB_STALE_SECONDS a running background job silent this long is re-run or failed (default 120)
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ INSTALLED_APPS = [
 
 # Background tasks (analysis runs): a database queue, so queued work survives restarts.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A running background job whose worker has not been heard from for this long was stopped (killed, or the
+# server restarted): `trialdesk worker` queues it again or fails it (registers.jobs.recover_interrupted).
+TRIALDESK_JOB_STALE_SECONDS = float(os.environ.get("TRIALDESK_JOB_STALE_SECONDS", "120"))
 
 MIDDLEWARE = [
     "trialdesk.web.logs.RequestIdMiddleware",

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_noop
 
 KINDS = (
     ("admission", "psychiatric admission"),
@@ -61,3 +63,61 @@ class RegisterEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant_id} {self.kind} {self.starts_on}..{self.ends_on}"
+
+
+class RegisterImportJob(models.Model):
+    """An uploaded extract waiting for, or being imported by, the background worker (``jobs``).
+
+    The upload itself is kept outside the database (``uploads``) only until the job ends. ``error`` is for
+    the key holder who started the job, in the language they uploaded in; what others read (the import's
+    report, the ledger) stays in one language.
+    """
+
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+    # Marked for the catalogue (the job page shows them translated); stored as they are.
+    STATUSES = ((QUEUED, gettext_noop("queued")), (RUNNING, gettext_noop("running")),
+                (DONE, gettext_noop("done")), (FAILED, gettext_noop("failed")))
+    STEPS = (
+        ("queued", gettext_noop("waiting for the background worker")),
+        ("reading", gettext_noop("reading and checking the extract")),
+        ("matching", gettext_noop("matching CPR numbers to participants")),
+        ("storing", gettext_noop("storing the events, all in one transaction")),
+        ("requeued", gettext_noop("interrupted (the worker stopped): queued to run again")),
+        ("done", gettext_noop("done")),
+        ("failed", gettext_noop("failed")),
+    )
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    language = models.CharField(max_length=10, help_text="the uploader's language, for the job's messages")
+    file_name = models.CharField(max_length=255, help_text="as uploaded, any CPR number in it masked")
+    file_sha256 = models.CharField(max_length=64)
+    file_size = models.PositiveIntegerField()
+    upload = models.CharField(max_length=64, blank=True, help_text="the kept upload's name (blank: removed)")
+    accept_unmatched = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED)
+    step = models.CharField(max_length=10, choices=STEPS, default="queued")
+    progress = models.FloatField(default=0.0, help_text="share done, 0-1")
+    rows_read = models.PositiveIntegerField(null=True, blank=True)
+    events_to_store = models.PositiveIntegerField(null=True, blank=True)
+    summary = models.JSONField(null=True, blank=True, help_text="the import's counts (services.SUMMARY)")
+    register_import = models.ForeignKey(
+        RegisterImport, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
+    )
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of its worker")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = (models.Index(fields=["status"]),)
+
+    def __str__(self) -> str:
+        return f"register import job {self.pk} ({self.status})"
+
+    @property
+    def active(self) -> bool:
+        return self.status in (self.QUEUED, self.RUNNING)

@@ -24,7 +24,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ EVENTS = ("admission", "er_visit", "outpatient_contact")
 #: How many problems an error lists before summarising the rest.
 MAX_LISTED = 50
 
-_XLSX_MAGIC = b"PK\x03\x04"
+XLSX_MAGIC = b"PK\x03\x04"
 _DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 _DIGITS = re.compile(r"\d")
 
@@ -78,17 +78,33 @@ def mask(cpr: str) -> str:
 
 def read(data: bytes, name: str = "") -> Extract:
     """Read and validate an extract; ProblemsError listing every problem by row and column."""
-    if not data.strip():
-        raise UserError(_("%(file)s is empty: expected a header row with %(columns)s") % {
-            "file": name or _("the file"), "columns": ', '.join(COLUMNS)})
-    cells = _xlsx_cells(data) if data.startswith(_XLSX_MAGIC) else _csv_cells(data)
-    header = next(cells, None)
-    if header is None:
-        raise UserError(_("%(file)s has no header row") % {"file": name or _("the file")})
+    header, cells = _opened(data, name)
     return _validate(header, cells)
 
 
-def _csv_cells(data: bytes) -> Iterator[list[Any]]:
+def check_header(data: bytes, name: str = "") -> None:
+    """The cheap part of :func:`read`, for an upload form: the file opens and its header row names every
+    column. No event row is read (an Excel workbook is closed after its first row)."""
+    header, cells = _opened(data, name)
+    try:
+        _columns(header)
+    finally:
+        cells.close()
+
+
+def _opened(data: bytes, name: str) -> tuple[list[Any], Generator[list[Any], None, None]]:
+    """The header row and a generator of the rows after it."""
+    if not data.strip():
+        raise UserError(_("%(file)s is empty: expected a header row with %(columns)s") % {
+            "file": name or _("the file"), "columns": ', '.join(COLUMNS)})
+    cells = _xlsx_cells(data) if data.startswith(XLSX_MAGIC) else _csv_cells(data)
+    header = next(cells, None)
+    if header is None:
+        raise UserError(_("%(file)s has no header row") % {"file": name or _("the file")})
+    return header, cells
+
+
+def _csv_cells(data: bytes) -> Generator[list[Any], None, None]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -99,7 +115,7 @@ def _csv_cells(data: bytes) -> Iterator[list[Any]]:
     yield from csv.reader(io.StringIO(text), delimiter=delimiter)
 
 
-def _xlsx_cells(data: bytes) -> Iterator[list[Any]]:
+def _xlsx_cells(data: bytes) -> Generator[list[Any], None, None]:
     from openpyxl import load_workbook
 
     try:
@@ -120,7 +136,8 @@ def _blank(values: Iterable[Any]) -> bool:
     return all(value is None or str(value).strip() == "" for value in values)
 
 
-def _validate(header: list[Any], cells: Iterator[list[Any]]) -> Extract:
+def _columns(header: list[Any]) -> tuple[dict[str, int], tuple[str, ...]]:
+    """Column -> its position in the header, and the other (ignored) column names."""
     names = [str(value or "").strip().lower() for value in header]
     missing = [column for column in COLUMNS if column not in names]
     if missing:
@@ -128,8 +145,12 @@ def _validate(header: list[Any], cells: Iterator[list[Any]]) -> Extract:
             _("row 1 (header): missing column(s) %(missing)s; an extract needs the columns %(columns)s") % {
                 "missing": ', '.join(missing), "columns": ', '.join(COLUMNS)}
         )
-    index = {column: names.index(column) for column in COLUMNS}
     ignored = tuple(name for name in names if name and name not in COLUMNS)
+    return {column: names.index(column) for column in COLUMNS}, ignored
+
+
+def _validate(header: list[Any], cells: Iterator[list[Any]]) -> Extract:
+    index, ignored = _columns(header)
     problems: list[str] = []
     rows: list[ExtractRow] = []
     first_seen: dict[tuple[str, str, dt.date, dt.date], int] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,19 +85,32 @@ def _problems(header: str, problems: list[str]) -> ProblemsError:
     return ProblemsError([header, *listed])
 
 
+def masked_file_name(file_name: str) -> str:
+    """A file name as it is stored and shown: any CPR number in it masked."""
+    return _CPR_LIKE.sub(r"\1-****", file_name)[:255]
+
+
 def import_register(
-    data: bytes, file_name: str, context: Context, *, user: Any, accept_unmatched: bool = False
+    data: bytes, file_name: str, context: Context, *, user: Any, accept_unmatched: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+    before_commit: Callable[[RegisterImport], None] | None = None,
 ) -> ImportResult:
     """Import an extract as ``user`` (who must be allowed ``import-registers``); all or nothing.
 
     Unmatched CPR numbers (not in the key table) refuse the import unless ``accept_unmatched``, when the
     matched rows are stored and the unmatched ones reported (row number and masked number only).
+    ``progress(step, count)`` is told when the rows are read (``"matching"``, rows read) and when the
+    events are about to be stored (``"storing"``, events to store), outside the import's transaction.
+    ``before_commit(register_import)`` runs inside it once everything is written, so the caller's own
+    record of the import commits with it; an exception there stores nothing.
     """
     if not allowed(user, "import-registers"):
         raise UserError(_("importing register extracts needs the personal-data key holder permission"))
     sha256 = hashlib.sha256(data).hexdigest()
-    file_name = _CPR_LIKE.sub(r"\1-****", file_name)[:255]
+    file_name = masked_file_name(file_name)
     extract = reader.read(data, file_name)
+    if progress:
+        progress("matching", extract.rows_read)
     people = _link(extract.rows)
     unmatched = [row for row in extract.rows if row.cpr not in people]
     if unmatched and not accept_unmatched:
@@ -123,6 +137,8 @@ def import_register(
     spec = periods(active_protocol())
     last_month = spec[-1].end_month if spec else 0
     follow = follow_up([p.pk for p in people.values()])
+    if progress:
+        progress("storing", len(extract.rows) - len(unmatched))
     with transaction.atomic():
         stored = {
             (e.participant_id, e.kind, e.starts_on, e.ends_on): e
@@ -203,6 +219,8 @@ def import_register(
             context, action="import", entity="register-import", entity_id=register_import.pk,
             new={key: report[key] for key in SUMMARY},
         )  # fmt: skip
+        if before_commit:
+            before_commit(register_import)
     log.info(
         "register import %s: %s rows read, %s matched, %s unmatched, %s created, %s already present",
         register_import.pk, report["rows_read"], report["rows_matched"], report["rows_unmatched"],

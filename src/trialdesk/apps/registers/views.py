@@ -1,8 +1,11 @@
-"""Register import pages, for personal-data key holders only (``allowed(user, "import-registers")``)."""
+"""Register import pages, for personal-data key holders only (``allowed(user, "import-registers")``).
+
+An upload is checked while the user waits (type, size, header row) and then imported in the background
+(``jobs``); its job's page shows the progress to the key holder who started it.
+"""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,18 +14,11 @@ from trialdesk.apps.accounts.permissions import allowed
 from trialdesk.apps.ledger.services import Context
 from trialdesk.apps.trial.services import active_hash
 from trialdesk.errors import UserError
+from trialdesk.web.partials import render_page
 
-from . import reader
-from .models import RegisterImport
-from .services import import_register
-
-
-class UploadForm(forms.Form):
-    extract = forms.FileField(label="Register extract (CSV or Excel .xlsx)")
-    accept_unmatched = forms.BooleanField(
-        required=False,
-        label="Store the matched rows even if some CPR numbers are not in the key table",
-    )
+from . import jobs, reader
+from .forms import UploadForm
+from .models import RegisterImport, RegisterImportJob
 
 
 def _require_key_holder(request) -> None:
@@ -32,29 +28,39 @@ def _require_key_holder(request) -> None:
 
 @login_required
 def upload(request):
-    """Upload an extract; on success show its reconciliation report, on refusal every problem found."""
+    """Upload an extract: field errors for what can be checked at once; otherwise its job's page."""
     _require_key_holder(request)
-    problems: list[str] = []
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["extract"]
-        context = Context(actor=request.user.username, channel="import", protocol_hash=active_hash())
+        context = Context(actor=request.user.get_username(), channel="web", protocol_hash=active_hash())
         try:
-            result = import_register(
-                upload.read(), upload.name, context, user=request.user,
-                accept_unmatched=form.cleaned_data["accept_unmatched"],
-            )  # fmt: skip
+            data = form.cleaned_data
+            job = jobs.start(form.extract_bytes, data["extract"].name, context, user=request.user,
+                             accept_unmatched=data["accept_unmatched"])  # fmt: skip
         except UserError as refused:
-            problems = str(refused).splitlines()
+            form.add_error(None, str(refused))
         else:
-            return redirect("registers:detail", pk=result.register_import.pk)
+            return redirect("registers:job", pk=job.pk)
     return render(
         request,
         "registers/upload.html",
-        {"form": form, "problems": problems, "imports": RegisterImport.objects.all()[:50],
-         "columns": reader.COLUMNS, "events": reader.EVENTS},
-        status=400 if problems or form.errors else 200,
+        {"form": form, "jobs": RegisterImportJob.objects.filter(user=request.user)[:20],
+         "imports": RegisterImport.objects.all()[:50], "columns": reader.COLUMNS, "events": reader.EVENTS},
+        status=400 if form.errors else 200,
     )
+
+
+@login_required
+def job(request, pk: int):
+    """One import job, to the key holder who started it (anyone else: no such job). htmx polls the progress
+    region while the job waits or runs; without JavaScript the page reloads itself."""
+    _require_key_holder(request)
+    mine = RegisterImportJob.objects.filter(user=request.user).select_related("register_import")
+    found = get_object_or_404(mine, pk=pk)
+    return render_page(request, "registers/job.html", "registers/_job_progress.html", {
+        "job": found, "percent": round(100 * found.progress), "refresh": found.active,
+        "problems": found.error.splitlines(),
+    })  # fmt: skip
 
 
 @login_required
