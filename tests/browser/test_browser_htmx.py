@@ -80,9 +80,43 @@ def test_filter_and_answer_update_only_their_region(live_server, page):
     assert "answered by cora" in page.locator("ol.thread").inner_text()
     assert _not_reloaded(page)
     # The Answer button is gone with the open status: focus moves to the updated region, not the top.
-    assert page.evaluate("document.activeElement.id") == "query-work"
+    page.wait_for_function("document.activeElement.id === 'query-work'")  # once htmx has settled
     query.refresh_from_db()
     assert query.status == "answered"
     screenshot(page, "htmx-query-answered")
     # The refused answer's 400 is the only console line; no CSP violation or script error.
     assert [e for e in page.console_errors if "status of 400" not in e] == []
+
+
+def test_an_assessment_field_is_checked_as_it_is_typed(live_server, page):
+    from assessments_support import baseline_done
+    from enrolment_support import install as install_trial
+    from enrolment_support import user
+    from trialdesk.apps.assessments.models import Assessment
+
+    participant = baseline_done(install_trial())
+    user("anna", "assessor", "BAL")
+    stored = Assessment.objects.count()
+    base = live_server.url
+    _log_in(page, base, "anna")
+    page.goto(f"{base}/assessments/p/{participant.trial_id}/m9/panss/")
+    _mark_page(page)
+    field, error = page.locator("#f-P1"), page.locator("#e-P1")
+    assert page.evaluate("document.activeElement.id") == "f-P1"  # the keyboard starts on the first item
+    page.keyboard.type("9")
+    expect(error).to_have_text("panss item P1: 9 is not allowed; allowed values are 1, 2, 3, 4, 5, 6, 7")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("tr.item.invalid")).to_have_count(1)
+    assert field.get_attribute("aria-describedby") == "e-P1" and error.get_attribute("aria-live") == "polite"
+    assert page.evaluate("document.activeElement.id") == "f-P1"  # typing goes on in the same field
+    screenshot(page, "htmx-assessment-field-checked")
+    page.keyboard.press("Backspace")
+    page.keyboard.type("4")
+    expect(error).to_have_text("")
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("tr.item.invalid")).to_have_count(0)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "f-P2"
+    assert _not_reloaded(page)
+    assert Assessment.objects.count() == stored  # checking stores nothing
+    assert page.console_errors == []

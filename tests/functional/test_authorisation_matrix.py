@@ -196,6 +196,7 @@ TARGETS: dict[str, Callable[[T, str], Target]] = {
     "assessments:guess": _with(randomised, visit="m9"),
     "assessments:issue_link": _with(randomised, visit="m9"),
     "assessments:form": _with(randomised, visit="m9", instrument="panss"),  # assessor-rated
+    "assessments:check_item": _with(randomised, visit="m9", instrument="panss", item="P1"),
     "self_report:start": _trial_wide(token=lambda t: t.extra["token"]),
     "self_report:finish": _trial_wide(token=lambda t: t.extra["token"]),
     "self_report:questionnaire": _trial_wide(

@@ -179,6 +179,8 @@ ACCESS: dict[str, Rule] = {
     "assessments:issue_link": AllOf(OPEN_VISITS, "enter-self-report"),
     # an assessor-rated instrument: entered with enter-assessment, read with view-assessments
     "assessments:form": AllOf(OPEN_VISITS, anyof("enter-assessment", "view-assessments")),
+    # checking one of its items as it is typed: only who may enter it (views.inline)
+    "assessments:check_item": AllOf(OPEN_VISITS, "enter-assessment"),
     "self_report:done": PUBLIC,
     "self_report:start": PUBLIC,
     "self_report:finish": PUBLIC,

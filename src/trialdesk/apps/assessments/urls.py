@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import blinding, forms, links, schedule
+from .views import blinding, forms, inline, links, schedule
 
 app_name = "assessments"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("p/<str:trial_id>/<str:visit>/guess/", blinding.guess, name="guess"),
     path("p/<str:trial_id>/<str:visit>/self-report-link/", links.issue_link, name="issue_link"),
     path("p/<str:trial_id>/<str:visit>/<str:instrument>/", forms.instrument_form, name="form"),
+    path("p/<str:trial_id>/<str:visit>/<str:instrument>/check/<str:item>/", inline.check_item,
+         name="check_item"),
 ]

@@ -10,6 +10,8 @@
  * 4. Parts of pages updated by htmx (hx-get/hx-post, see trialdesk/web/partials.py) get 1 and 2 again,
  *    are marked busy while loading, keep keyboard focus (on the updated region when the focused element
  *    was replaced), and fall back to a whole page when the answer is not a part of this one.
+ * 5. A form field checked as it is typed (its error region is marked data-field-error, see
+ *    assessments/_field.html): the field's aria-invalid and its row's "invalid" mark follow the answer.
  */
 (function () {
   "use strict";
@@ -223,6 +225,17 @@
     }
     body.addEventListener("htmx:responseError", failed);
     body.addEventListener("htmx:sendError", failed);
+    body.addEventListener("htmx:afterSwap", function (event) {
+      var region = event.detail.target;
+      if (!region || !region.hasAttribute("data-field-error")) return;
+      var invalid = region.textContent.trim() !== "";
+      document.querySelectorAll('[aria-describedby~="' + region.id + '"]').forEach(function (field) {
+        if (invalid) field.setAttribute("aria-invalid", "true");
+        else field.removeAttribute("aria-invalid");
+      });
+      var row = region.closest("tr");
+      if (row) row.classList.toggle("invalid", invalid);
+    });
   }
 
   function start() {
