@@ -204,9 +204,10 @@ def recover_interrupted(now: dt.datetime | None = None) -> list[int]:
                                     heartbeat_at=job.heartbeat_at)  # fmt: skip
         with translation.override(job.language or settings.LANGUAGE_CODE):
             if job.attempts < MAX_ATTEMPTS:
-                if silent.update(status=Job.QUEUED, step="requeued", progress=0.0, heartbeat_at=None):
-                    _queue_again(job)
-                    acted.append(job.pk)
+                with transaction.atomic():  # queued with its task ready again, or neither
+                    if silent.update(status=Job.QUEUED, step="requeued", progress=0.0, heartbeat_at=None):
+                        _queue_again(job)
+                        acted.append(job.pk)
                 continue
             error = _(
                 "the import was interrupted %(count)s times (the background worker stopped while it ran); "
