@@ -3,13 +3,17 @@ with the field's error text (empty when allowed), only to who may enter the form
 The browser side is in tests/browser/test_browser_htmx.py."""
 
 import pytest
+from django.utils import translation
 
 from assessments_html import fields
 from assessments_support import baseline_done, consented
 from enrolment_support import TEST_KEY, install, user
+from trialdesk.apps.accounts.models import UserPreference
+from trialdesk.apps.assessments.formspec import build
 from trialdesk.apps.assessments.models import Assessment, ItemResponse, Visit
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.participants import keys
+from trialdesk.instruments import get_library
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +123,24 @@ def test_only_a_post_for_a_real_item_of_the_visit_is_answered(client, participan
     assert _check(client, participant, "baseline", "sex", "male").status_code == 404  # not at m9
     client.logout()
     assert _check(client, participant, "panss", "P1", "9")["Location"].startswith("/login/")
+
+
+def test_the_check_and_the_forms_hints_speak_the_users_language(client, participant):
+    anna = user("anna", "assessor", "BAL")
+    UserPreference.objects.update_or_create(user=anna, defaults={"language": "da"})
+    client.force_login(anna)
+    answer = _check(client, participant, "panss", "P1", "9")
+    assert answer.content.decode().strip() == (
+        "panss punkt P1: 9 er ikke tilladt; tilladte værdier er 1, 2, 3, 4, 5, 6, 7")
+    # The form's hints are cached per language: a Danish page does not leave Danish in an English one.
+    baseline = get_library().get("baseline")
+
+    def hint(language: str) -> str:
+        with translation.override(language):
+            spec = build(baseline)
+        fields = {field.code: field for section in spec.sections for field in section.fields}
+        return fields["years_since_first_contact"].allowed_text
+
+    assert hint("da") == "et tal fra 0 til 90"
+    assert hint("en") == "any number from 0 to 90"
+    assert hint("da") == "et tal fra 0 til 90"

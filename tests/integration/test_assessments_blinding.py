@@ -75,7 +75,7 @@ def test_guess_and_confidence_are_checked(ctx, anna):
         _guess(participant, anna, ctx, guess="IMR+TAU", confidence="9", on=dt.date(2011, 3, 1))
     fields = refused.value.fields
     assert fields["guess"] == "guess 'IMR+TAU' is not allowed; allowed values are IMR, TAU, dont_know"
-    assert fields["guessed_on"] == "guess date 2011-03-01 is before the baseline date 2011-03-10"
+    assert fields["guessed_on"] == "the date of the guess, 2011-03-01, is before the baseline date 2011-03-10"
     with pytest.raises(InputError) as refused:
         _guess(participant, anna, ctx, guess="TAU", confidence="9")
     assert (

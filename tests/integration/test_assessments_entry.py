@@ -141,7 +141,7 @@ def test_a_later_visit_waits_for_the_baseline(ctx):
 
 def test_an_instrument_not_collected_at_the_visit_is_refused(ctx):
     participant = baseline_done(ctx)
-    with pytest.raises(UserError, match="csq8 is not collected at visit Baseline"):
+    with pytest.raises(UserError, match="csq8 not collected at visit Baseline"):
         complete(participant, "baseline", "csq8", ctx, BASELINE_ON)
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trialdesk.errors import UserError
+from trialdesk.errors import gettext as _
 
 Number = int | float
 Rater = Literal["assessor", "self", "clinician", "fidelity_rater", "staff"]
@@ -176,10 +177,13 @@ class Item(Frozen):
         if self.kind == "choice":
             return ", ".join(choice.code for choice in self.choices)
         if self.numeric:
-            return f"any number from {_number(self.minimum or 0)} to {_number(self.maximum or 0)}"
+            return _("any number from %(low)s to %(high)s") % {
+                "low": _number(self.minimum or 0), "high": _number(self.maximum or 0)}
         if self.kind == "icd10":
-            return "an ICD-10 code such as F20.0"
-        return f"text of at most {self.max_length} characters" if self.max_length else "any text"
+            return _("an ICD-10 code such as F20.0")
+        if self.max_length:
+            return _("text of at most %(length)s characters") % {"length": self.max_length}
+        return _("any text")
 
 
 def _tidy(value: Fraction) -> Number:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from trialdesk.errors import UserError
+from trialdesk.errors import gettext as _
 from trialdesk.instruments.schema import ICD10_PATTERN, Instrument, Item, Number, _number
 
 Value = int | float | str | None
@@ -65,45 +66,52 @@ def _is_missing(value: object) -> bool:
 
 def _check_value(instrument: Instrument, item: Item, value: object) -> Value:
     """The value, normalised, or a UserError naming instrument, item and allowed values."""
-    where = f"{instrument.code} item {item.code}"
+
+    def refuse(problem: str, shown: object) -> UserError:
+        return UserError(problem % {"instrument": instrument.code, "item": item.code, "value": shown,
+                                    "allowed": item.allowed_text})
+
     if item.numeric:
         number: Number
+        not_a_number = _("%(instrument)s item %(item)s: %(value)r is not a number; allowed values are "
+                         "%(allowed)s")
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise UserError(f"{where}: {value!r} is not a number; allowed values are {item.allowed_text}")
+            raise refuse(not_a_number, value)
         if isinstance(value, str):
             # Forms and CSV imports deliver text; accept a number written as text, nothing else.
             try:
                 number = float(value.strip())
             except ValueError:
-                raise UserError(f"{where}: {value!r} is not a number; allowed values are "
-                                f"{item.allowed_text}") from None
+                raise refuse(not_a_number, value) from None
         else:
             number = value
         if not math.isfinite(number):
-            raise UserError(f"{where}: {value!r} is not a number; allowed values are {item.allowed_text}")
+            raise refuse(not_a_number, value)
         if float(number).is_integer():
             number = int(number)
         if item.allowed:
             if number not in item.allowed:
-                raise UserError(f"{where}: {_number(number)} is not allowed; allowed values are "
-                                f"{item.allowed_text}")
+                raise refuse(_("%(instrument)s item %(item)s: %(value)s is not allowed; allowed values are "
+                               "%(allowed)s"), _number(number))
         elif not item.minimum <= number <= item.maximum:  # type: ignore[operator]
-            raise UserError(f"{where}: {_number(number)} is out of range; allowed values are "
-                            f"{item.allowed_text}")
+            raise refuse(_("%(instrument)s item %(item)s: %(value)s is out of range; allowed values are "
+                           "%(allowed)s"), _number(number))
         return number
     if not isinstance(value, str):
-        raise UserError(f"{where}: {value!r} is not text; allowed values are {item.allowed_text}")
+        raise refuse(_("%(instrument)s item %(item)s: %(value)r is not text; allowed values are %(allowed)s"),
+                     value)
     text = value.strip()
     if item.kind == "choice" and text not in {choice.code for choice in item.choices}:
-        raise UserError(f"{where}: {text!r} is not allowed; allowed values are {item.allowed_text}")
+        raise refuse(_("%(instrument)s item %(item)s: %(value)r is not allowed; allowed values are "
+                       "%(allowed)s"), text)
     if item.kind == "icd10":
         text = text.upper()
         if not ICD10_PATTERN.match(text):
-            raise UserError(f"{where}: {value!r} is not an ICD-10 code; allowed values are "
-                            f"{item.allowed_text}")
+            raise refuse(_("%(instrument)s item %(item)s: %(value)r is not an ICD-10 code; allowed values "
+                           "are %(allowed)s"), value)
     if item.max_length is not None and len(text) > item.max_length:
-        raise UserError(f"{where}: the text has {len(text)} characters; allowed values are "
-                        f"{item.allowed_text}")
+        raise refuse(_("%(instrument)s item %(item)s: the text has %(value)s characters; allowed values "
+                       "are %(allowed)s"), len(text))
     return text
 
 

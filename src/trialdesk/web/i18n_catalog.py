@@ -30,7 +30,7 @@ MO_PATH = PO_PATH.with_suffix(".mo")
 #: Where the user interface lives: the Django apps, the web layer, and the API's pages (tokens) and the
 #: service refusals its answers carry. Pure packages (protocol, stats, reporting...) have no translated
 #: strings: their text is protocol content, data or machine-read.
-SOURCE_DIRS = ("apps", "web", "api")
+SOURCE_DIRS = ("apps", "web", "api", "instruments")
 
 KEYWORDS = {
     "_": None,

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from django.db import transaction
 from django.db.models import prefetch_related_objects
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.datamanagement.hooks import ensure_unlocked, raise_automatic_queries_many
@@ -23,7 +24,7 @@ from trialdesk.instruments import get_library, score
 
 from ..models import Assessment, ItemResponse, Score
 from ..progress import COMPLETE, NOT_DONE
-from .entry import _check_date, _ref, check_values
+from .entry import _check_date, _ref, check_open, check_values, not_done_reason_required
 from .schedule import anchor_schedule, refresh, visit_of
 
 
@@ -46,17 +47,7 @@ def save_visit(
         visit = visit_of(participant, visit_code, context)
         locked = visit.participant
         ensure_unlocked(locked, visit)
-        unknown = [code for code in instruments if code not in visit.instruments]
-        if unknown:
-            raise UserError(
-                f"{', '.join(unknown)} not collected at visit {visit.label}; its instruments are "
-                f"{', '.join(visit.instruments)}"
-            )
-        if visit.missed:
-            raise UserError(
-                f"visit {visit.label} of {locked.trial_id} was marked missed "
-                f"({visit.missed_reason}): no form can be entered for it"
-            )
+        check_open(visit, list(instruments), locked.trial_id)
         entered = sorted(
             Assessment.objects.filter(visit=visit, instrument__in=list(instruments)).values_list(
                 "instrument", flat=True
@@ -64,8 +55,9 @@ def save_visit(
         )
         if entered:
             raise UserError(
-                f"{', '.join(entered)} at {visit.label} of {locked.trial_id} already entered: "
-                "correct a form one at a time, with a reason"
+                _("%(entered)s at %(visit)s of %(trial_id)s already entered: correct a form one at a time, "
+                  "with a reason")
+                % {"entered": ", ".join(entered), "visit": visit.label, "trial_id": locked.trial_id}
             )
         problems: dict[str, str] = {}
         values: dict[str, dict] = {}
@@ -75,9 +67,7 @@ def save_visit(
             problems.update({f"{code}.{name}": text for name, text in found.items()})
         for code, reason in not_done.items():
             if not reason.strip():
-                problems[f"{code}.not_done_reason"] = (
-                    f"a reason is required to record {instruments[code].short_name} as not done"
-                )
+                problems[f"{code}.not_done_reason"] = not_done_reason_required(instruments[code])
         if forms and (date_problem := _check_date(locked, visit, assessed_on)) is not None:
             problems["assessed_on"] = date_problem
         if problems:

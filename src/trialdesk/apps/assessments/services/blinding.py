@@ -25,17 +25,19 @@ CONFIDENCE = range(1, 6)
 def guess_choices() -> list[tuple[str, str]]:
     """The arms of the protocol, then don't know: what an assessor may guess."""
     arms = [(arm.code, f"{arm.label} ({arm.code})") for arm in active_protocol().arms]
-    return [*arms, (AllocationGuess.DONT_KNOW, "Don't know")]
+    return [*arms, (AllocationGuess.DONT_KNOW, _("Don't know"))]
 
 
 def _check_day(participant: Participant, day: dt.date | None, field: str, what: str) -> dict[str, str]:
+    """``what`` names the dated event, translated (the guess, the incident)."""
     if day is None:
-        return {field: f"the date of the {what} is required"}
+        return {field: _("the date of %(what)s is required") % {"what": what}}
     if day > clock.today():
-        return {field: f"{what} date {day} is in the future"}
+        return {field: _("the date of %(what)s, %(day)s, is in the future") % {"what": what, "day": day}}
     baseline = existing_anchor_date(participant)
     if baseline is not None and day < baseline:
-        return {field: f"{what} date {day} is before the baseline date {baseline}"}
+        return {field: _("the date of %(what)s, %(day)s, is before the baseline date %(baseline)s") % {
+            "what": what, "day": day, "baseline": baseline}}
     return {}
 
 
@@ -78,7 +80,7 @@ def _record_guess(
         raise UserError(_("%(trial_id)s has not been randomised: there is no allocation to guess") % {
             "trial_id": participant.trial_id})
     choices = dict(guess_choices())
-    problems = _check_day(participant, guessed_on, "guessed_on", "guess")
+    problems = _check_day(participant, guessed_on, "guessed_on", _("the guess"))
     if guess not in choices:
         problems["guess"] = _("guess %(guess)s is not allowed; allowed values are %(choices)s") % {
             "guess": repr(guess), "choices": ', '.join(choices)}
@@ -149,7 +151,7 @@ def record_incident(
     """
     visit = Visit.objects.filter(participant=participant, code=visit_code).first() if visit_code else None
     kinds = dict(UnblindingIncident.HOW)
-    problems = _check_day(participant, occurred_on, "occurred_on", "incident")
+    problems = _check_day(participant, occurred_on, "occurred_on", _("the incident"))
     if how not in kinds:
         problems["how"] = _("%(how)s is not allowed; allowed values are %(kinds)s") % {
             "how": repr(how), "kinds": ', '.join(kinds)}

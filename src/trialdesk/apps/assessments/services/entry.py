@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.apps.consent.services import require_consent
@@ -37,19 +38,28 @@ def _ref(visit: Visit, instrument: str) -> str:
     return f"{visit.participant.trial_id}/{visit.code}/{instrument}"
 
 
-def _visit_for(participant: Participant, visit_code: str, instrument: str, context: Context) -> Visit:
-    visit = visit_of(participant, visit_code, context)
-    if instrument not in visit.instruments:
-        raise UserError(
-            f"{instrument} is not collected at visit {visit.label}; its instruments are "
-            f"{', '.join(visit.instruments)}"
-        )
+def check_open(visit: Visit, instruments: list[str], trial_id: str) -> None:
+    """Refuse forms of ``instruments`` at ``visit`` unless it collects them all and is not marked missed."""
+    unknown = [code for code in instruments if code not in visit.instruments]
+    if unknown:
+        raise UserError(_("%(unknown)s not collected at visit %(visit)s; its instruments are %(known)s") % {
+            "unknown": ", ".join(unknown), "visit": visit.label, "known": ", ".join(visit.instruments)})
     if visit.missed:
         raise UserError(
-            f"visit {visit.label} of {participant.trial_id} was marked missed "
-            f"({visit.missed_reason}): no form can be entered for it"
+            _("visit %(visit)s of %(trial_id)s was marked missed (%(reason)s): no form can be entered for it")
+            % {"visit": visit.label, "trial_id": trial_id, "reason": visit.missed_reason}
         )
+
+
+def _visit_for(participant: Participant, visit_code: str, instrument: str, context: Context) -> Visit:
+    visit = visit_of(participant, visit_code, context)
+    check_open(visit, [instrument], participant.trial_id)
     return visit
+
+
+def not_done_reason_required(instrument: Instrument) -> str:
+    return _("a reason is required to record %(instrument)s as not done") % {
+        "instrument": instrument.short_name}
 
 
 def check_values(
@@ -59,18 +69,17 @@ def check_values(
     unknown = sorted(str(code) for code in raw if str(code) not in instrument.item_map)
     problems: dict[str, str] = {}
     if unknown:
-        problems["instrument"] = (
-            f"{instrument.code}: unknown item {', '.join(unknown)}; its items are "
-            f"{', '.join(instrument.item_map)}"
-        )
+        problems["instrument"] = _("%(instrument)s: unknown item %(unknown)s; its items are %(known)s") % {
+            "instrument": instrument.code, "unknown": ", ".join(unknown),
+            "known": ", ".join(instrument.item_map)}
     values: dict[str, Value] = {}
     for item in instrument.items:
         given = raw.get(item.code)
         if is_missing(given):
             if complete and item.required:
-                problems[f"item_{item.code}"] = (
-                    f"{instrument.code} item {item.code} is required; allowed values are {item.allowed_text}"
-                )
+                problems[f"item_{item.code}"] = _(
+                    "%(instrument)s item %(item)s is required; allowed values are %(allowed)s"
+                ) % {"instrument": instrument.code, "item": item.code, "allowed": item.allowed_text}
             continue
         try:
             checked = check_item_value(instrument, item, given)
@@ -80,32 +89,33 @@ def check_values(
         if checked is not None:
             values[item.code] = checked
     if complete and not values and not problems:
-        problems["instrument"] = (
-            f"{instrument.code}: no item is answered; record the form as not done (with a "
-            "reason) instead of completing it empty"
-        )
+        problems["instrument"] = _(
+            "%(instrument)s: no item is answered; record the form as not done (with a reason) instead of "
+            "completing it empty"
+        ) % {"instrument": instrument.code}
     return values, problems
 
 
 def _check_date(participant: Participant, visit: Visit, assessed_on: dt.date | None) -> str | None:
     """Why ``assessed_on`` is refused for this visit, or None."""
     if assessed_on is None:
-        return "the assessment date is required"
+        return _("the assessment date is required")
     if assessed_on > clock.today():
-        return f"assessment date {assessed_on} is in the future"
+        return _("assessment date %(day)s is in the future") % {"day": assessed_on}
     baseline = Visit.objects.filter(participant=participant, month=0).values_list("target", flat=True).first()
     if baseline is None and not visit.anchor:
-        return f"the baseline date is not set yet: enter a baseline form before visit {visit.label}"
+        return _("the baseline date is not set yet: enter a baseline form before visit %(visit)s") % {
+            "visit": visit.label}
     if baseline is not None and assessed_on < baseline:
-        return (
-            f"assessment date {assessed_on} is before the baseline date {baseline}; forms of every visit "
-            "are dated on or after the baseline"
-        )
+        return _(
+            "assessment date %(day)s is before the baseline date %(baseline)s; forms of every visit are "
+            "dated on or after the baseline"
+        ) % {"day": assessed_on, "baseline": baseline}
     if visit.before_randomisation and (randomised := randomised_on(participant)) and assessed_on > randomised:
-        return (
-            f"visit {visit.label} comes before randomisation: assessment date {assessed_on} is after "
-            f"randomisation on {randomised}"
-        )
+        return _(
+            "visit %(visit)s comes before randomisation: assessment date %(day)s is after randomisation on "
+            "%(randomised)s"
+        ) % {"visit": visit.label, "day": assessed_on, "randomised": randomised}
     try:
         require_consent(participant, "assessment", assessed_on)
     except UserError as refusal:
@@ -299,16 +309,15 @@ def mark_not_done(
         visit = _visit_for(participant, visit_code, instrument.code, context)
         locked = visit.participant
         if not reason.strip():
-            raise InputError(
-                {"not_done_reason": f"a reason is required to record {instrument.short_name} as not done"}
-            )
+            raise InputError({"not_done_reason": not_done_reason_required(instrument)})
         existing = (
             Assessment.objects.select_for_update().filter(visit=visit, instrument=instrument.code).first()
         )
         ensure_unlocked(locked, visit, existing)
         now = clock.now()
         if existing is not None and existing.status == NOT_DONE:
-            raise UserError(f"{instrument.short_name} at {visit.label} is already recorded as not done")
+            raise UserError(_("%(instrument)s at %(visit)s is already recorded as not done") % {
+                "instrument": instrument.short_name, "visit": visit.label})
         ref = _ref(visit, instrument.code)
         if existing is not None and existing.status == COMPLETE:
             _ledger_changes(
