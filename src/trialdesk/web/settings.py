@@ -72,10 +72,10 @@ INSTALLED_APPS = [
     "trialdesk.api",
 ]
 
-# Background tasks (analysis runs): a database queue, so queued work survives restarts.
+# Background tasks (analysis runs, register imports): a database queue, so queued work survives restarts.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # A running background job whose worker has not been heard from for this long was stopped (killed, or the
-# server restarted): `trialdesk worker` queues it again or fails it (registers.jobs.recover_interrupted).
+# server restarted): `trialdesk worker` queues it again or fails it (trialdesk.apps.restarts).
 TRIALDESK_JOB_STALE_SECONDS = float(os.environ.get("TRIALDESK_JOB_STALE_SECONDS", "120"))
 
 MIDDLEWARE = [

@@ -7,29 +7,29 @@ uploaded the file, in the language they uploaded in; the job is marked done insi
 transaction, so an import and its job's "done" commit together or not at all. The file is removed when
 the job ends.
 
-Restarts. A queued job waits in the database. A job whose worker stops while it runs (killed, server
-restarted) is left "running" by django-tasks for ever, so the running job beats a heartbeat and
-:func:`recover_interrupted` (``trialdesk worker`` calls it as it starts and then regularly) finds the silent
-ones: the first interruption queues the job to run again from the start; a second fails it with a message
-saying nothing was stored. The import's transaction died with the worker, so a re-run starts from nothing.
+Restarts (``trialdesk.apps.restarts``, shared with analysis runs). A queued job waits in the database. A job
+whose worker stops while it runs (killed, server restarted) is left "running" by django-tasks for ever, so
+the running job beats a heartbeat and :func:`recover_interrupted` (``trialdesk worker`` calls it as it
+starts and then regularly) finds the silent ones: the first interruption queues the job to run again from
+the start; a second fails it with a message saying nothing was stored. The import's transaction died with
+the worker, so a re-run starts from nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from trialdesk import clock
+from trialdesk.apps import restarts
 from trialdesk.apps.accounts.permissions import allowed
 from trialdesk.apps.ledger.services import Context, append
 from trialdesk.apps.trial.services import active_hash
@@ -41,16 +41,9 @@ from .services import SUMMARY, import_register, masked_file_name
 
 log = logging.getLogger("trialdesk.registers")
 Job = RegisterImportJob
-#: How many times a job is started before an interruption fails it (a file that kills its worker must not
-#: kill every worker after it).
-MAX_ATTEMPTS = 2
 #: Share of the job done when each step starts. Measured on a 10,000-row extract through the worker: reading
 #: and checking 0.13 s, matching 0.08-0.17 s, storing in one transaction 0.9 s (SQLite) to 1.7 s (PostgreSQL).
 STEP_PROGRESS = {"reading": 0.02, "matching": 0.12, "storing": 0.2}
-
-
-def stale_after() -> dt.timedelta:
-    return dt.timedelta(seconds=settings.TRIALDESK_JOB_STALE_SECONDS)
 
 
 def start(data: bytes, file_name: str, context: Context, *, user: Any, accept_unmatched: bool) -> Job:
@@ -88,15 +81,11 @@ def run(job_id: int) -> str:
     """The task's body; its outcome is the job's status. It raises nothing: a task's exception and traceback
     would be stored in the queue's own table, outside the rules for what may be kept."""
     job = Job.objects.select_related("user").get(pk=job_id)
-    attempt = job.attempts + 1
-    now = clock.now()
-    claimed = Job.objects.filter(pk=job.pk, status=Job.QUEUED).update(
-        status=Job.RUNNING, step="reading", progress=STEP_PROGRESS["reading"], attempts=attempt,
-        started_at=now, heartbeat_at=now, error="",
-    )  # fmt: skip
-    if not claimed:  # finished, or running in another worker
+    attempt = restarts.claim(job, step="reading", progress=STEP_PROGRESS["reading"], error="")
+    if attempt is None:  # finished, or running in another worker
         return job.status
-    with translation.override(job.language or settings.LANGUAGE_CODE), _heartbeat(job.pk, attempt):
+    with (translation.override(job.language or settings.LANGUAGE_CODE),
+          restarts.heartbeat(restarts.current(job, attempt), f"register-job-{job.pk}")):  # fmt: skip
         try:
             data = uploads.read(job.upload)
         except (OSError, ValueError):
@@ -105,7 +94,7 @@ def run(job_id: int) -> str:
         try:
             import_register(
                 data, job.file_name, context, user=job.user, accept_unmatched=job.accept_unmatched,
-                progress=_reporter(job.pk, attempt), before_commit=_done(job, attempt),
+                progress=_reporter(job, attempt), before_commit=_done(job, attempt),
             )  # fmt: skip
         except _SupersededError:
             return Job.QUEUED
@@ -120,10 +109,10 @@ def run(job_id: int) -> str:
     return Job.DONE
 
 
-def _reporter(job_id: int, attempt: int) -> Callable[[str, int], None]:
+def _reporter(job: Job, attempt: int) -> Callable[[str, int], None]:
     def report(step: str, count: int) -> None:
         counts = {"matching": "rows_read", "storing": "events_to_store"}
-        Job.objects.filter(pk=job_id, attempts=attempt, status=Job.RUNNING).update(
+        restarts.current(job, attempt).update(
             step=step, progress=STEP_PROGRESS[step], heartbeat_at=clock.now(), **{counts[step]: count}
         )
 
@@ -135,7 +124,7 @@ def _done(job: Job, attempt: int) -> Callable[[RegisterImport], None]:
 
     def finish(result: RegisterImport) -> None:
         summary = {key: result.report[key] for key in SUMMARY}
-        marked = Job.objects.filter(pk=job.pk, attempts=attempt, status=Job.RUNNING).update(
+        marked = restarts.current(job, attempt).update(
             status=Job.DONE, step="done", progress=1.0, finished_at=clock.now(), register_import=result,
             summary=summary, upload="",
         )  # fmt: skip
@@ -148,7 +137,7 @@ def _done(job: Job, attempt: int) -> Callable[[RegisterImport], None]:
 
 def _fail(job: Job, attempt: int, error: str) -> str:
     with transaction.atomic():
-        failed = Job.objects.filter(pk=job.pk, attempts=attempt, status=Job.RUNNING).update(
+        failed = restarts.current(job, attempt).update(
             status=Job.FAILED, step="failed", error=error, finished_at=clock.now(), upload=""
         )
         if not failed:  # queued again meanwhile: the next run needs the file
@@ -165,84 +154,27 @@ def _record(job: Job, status: str, attempts: int, register_import: int | None = 
            new={"status": status, "attempts": attempts, "register_import": register_import})  # fmt: skip
 
 
-@contextlib.contextmanager
-def _heartbeat(job_id: int, attempt: int) -> Iterator[None]:
-    """Beat while the job runs, from a thread with its own connection. On SQLite a beat waits while the
-    import's transaction holds the write lock (that is why a job is stale only after minutes)."""
-    stop = threading.Event()
-    every = min(30.0, max(0.5, settings.TRIALDESK_JOB_STALE_SECONDS / 4))
-
-    def beat() -> None:
-        try:
-            while not stop.wait(every):
-                try:
-                    Job.objects.filter(pk=job_id, attempts=attempt, status=Job.RUNNING).update(
-                        heartbeat_at=clock.now()
-                    )
-                except Exception:  # a busy database: the next beat tries again
-                    log.warning("register import job %s: heartbeat not written", job_id)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=beat, name=f"register-job-{job_id}-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
 def recover_interrupted(now: dt.datetime | None = None) -> list[int]:
-    """Queue again, or fail, the jobs whose worker has been silent longer than ``stale_after()``; remove
-    kept files no job needs. The ids of the jobs acted on."""
-    now = now or clock.now()
-    acted = []
-    silent_jobs = Job.objects.filter(status=Job.RUNNING, heartbeat_at__lt=now - stale_after())
-    for job in silent_jobs.select_related("user"):
-        silent = Job.objects.filter(pk=job.pk, status=Job.RUNNING, attempts=job.attempts,
-                                    heartbeat_at=job.heartbeat_at)  # fmt: skip
-        with translation.override(job.language or settings.LANGUAGE_CODE):
-            if job.attempts < MAX_ATTEMPTS:
-                with transaction.atomic():  # queued with its task ready again, or neither
-                    if silent.update(status=Job.QUEUED, step="requeued", progress=0.0, heartbeat_at=None):
-                        _queue_again(job)
-                        acted.append(job.pk)
-                continue
-            error = _(
-                "the import was interrupted %(count)s times (the background worker stopped while it ran); "
-                "nothing was stored. Upload the extract again, or import it with `trialdesk register import`."
-            ) % {"count": job.attempts}
-            with transaction.atomic():
-                if silent.update(status=Job.FAILED, step="failed", error=error, finished_at=now, upload=""):
-                    _record(job, Job.FAILED, job.attempts)
-                    _end_task(job.task_id, now)
-                    acted.append(job.pk)
-            uploads.remove(job.upload)
+    """Queue again, or fail, the jobs whose worker has been silent longer than ``restarts.stale_after()``;
+    remove kept files no job needs. The ids of the jobs acted on."""
+    acted = restarts.recover(Job.objects.select_related("user"), RESTART, now)
     uploads.sweep(Job.objects.filter(status__in=(Job.QUEUED, Job.RUNNING)).values_list("upload", flat=True))
     return acted
 
 
-def _queue_again(job: Job) -> None:
-    """Back to the queue: the interrupted task row is made ready again (django-tasks' "ready to be
-    executed again"), or, if it is gone, a new one is enqueued."""
-    from django_tasks import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
-    from .tasks import import_extract
-
-    if job.task_id:
-        interrupted = DBTaskResult.objects.filter(pk=job.task_id, status=TaskResultStatus.RUNNING)
-        if interrupted.update(status=TaskResultStatus.READY, started_at=None):
-            return
-    Job.objects.filter(pk=job.pk).update(task_id=str(import_extract.enqueue(job.pk).id))
+def _interrupted(job: Job) -> dict[str, Any]:
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        error = _(
+            "the import was interrupted %(count)s times (the background worker stopped while it ran); "
+            "nothing was stored. Upload the extract again, or import it with `trialdesk register import`."
+        ) % {"count": job.attempts}
+    return {"step": "failed", "error": error, "upload": ""}
 
 
-def _end_task(task_id: str, now: dt.datetime) -> None:
-    from django_tasks import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
-    if task_id:
-        DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
-            status=TaskResultStatus.FAILED, finished_at=now
-        )
+RESTART = restarts.Restart(
+    task="trialdesk.apps.registers.tasks.import_extract",
+    requeued=lambda job: {"step": "requeued", "progress": 0.0},
+    failed=_interrupted,
+    record_failed=lambda job: _record(job, Job.FAILED, job.attempts),
+    ended=lambda job: uploads.remove(job.upload),
+)
