@@ -1,5 +1,5 @@
 """``trialdesk worker``: run queued background tasks (analysis runs, register imports) from the database
-queue."""
+queue, and recover the ones a stopped worker left running (``trialdesk.apps.restarts``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ log = logging.getLogger("trialdesk.worker")
 
 #: Run as the worker starts and then regularly beside the queue: each finds the jobs a stopped worker left
 #: running (django-tasks would leave them so for ever) and queues them again or fails them.
-RECOVERIES = ("trialdesk.apps.registers.jobs.recover_interrupted",)
+RECOVERIES = (
+    "trialdesk.apps.registers.jobs.recover_interrupted",
+    "trialdesk.apps.analysis.services.recover_interrupted",
+)
 #: How often; a job counts as stopped only once silent for TRIALDESK_JOB_STALE_SECONDS anyway.
 RECOVER_EVERY_S = 5.0
 
@@ -23,10 +26,11 @@ def recover() -> None:
     from django.utils.module_loading import import_string
 
     try:
-        for path in RECOVERIES:
-            import_string(path)()
-    except Exception:  # a busy or unreachable database: the next round tries again
-        log.exception("recovering interrupted jobs failed")
+        for path in RECOVERIES:  # each on its own: one kind's failure does not hold up the others
+            try:
+                import_string(path)()
+            except Exception:  # a busy or unreachable database: the next round tries again
+                log.exception("recovering interrupted jobs failed (%s)", path)
     finally:
         connection.close()
 

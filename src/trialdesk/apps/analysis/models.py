@@ -1,4 +1,8 @@
-"""One run of the analysis plan on one snapshot: queued, running (with progress), done or failed."""
+"""One run of the analysis plan on one snapshot: queued, running (with progress), done or failed.
+
+A run in the background worker is run as attempts (``trialdesk.apps.restarts``): while one runs it beats
+``heartbeat_at``; a run whose worker stopped is queued again once, then failed (``interruptions``).
+"""
 
 from __future__ import annotations
 
@@ -26,9 +30,20 @@ class AnalysisRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True, help_text="background task id, if queued")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="times the run was started")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of its worker")
+    interruptions = models.PositiveSmallIntegerField(
+        default=0, help_text="times its worker stopped while it ran (queued again, then failed)"
+    )
 
     class Meta:
         ordering = ("-created_at", "-id")
+        indexes = (models.Index(fields=["status"]),)
 
     def __str__(self) -> str:
         return f"analysis run {self.pk} on snapshot {self.snapshot_id} ({self.status})"
+
+    @property
+    def interrupted_out(self) -> bool:
+        """Failed because its worker stopped on every attempt (``restarts.recover``), not by an error."""
+        return self.status == self.FAILED and 0 < self.attempts == self.interruptions

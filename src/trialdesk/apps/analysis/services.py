@@ -5,20 +5,33 @@ through :func:`load_snapshot`, which checks every file against the manifest
 (a tampered or missing file stops the run with a message naming it), calls the pure
 :func:`trialdesk.analysis.run_plan`, and stores the canonical JSON's document and SHA-256 so two runs on
 the same snapshot can be compared byte for byte.
+
+Restarts (``trialdesk.apps.restarts``, shared with register import jobs). :func:`execute` claims a queued
+run as its next attempt and beats a heartbeat while the plan runs; every later write of the attempt (its
+progress, its results) is conditional on its still being the run's running attempt, and the results, the
+run's "done" and its ledger entry commit together. A run whose worker stopped (killed, server restarted)
+is found by :func:`recover_interrupted` (``trialdesk worker`` calls it): queued to run again from the start
+the first time, failed the second. Nothing of an interrupted attempt is kept, so a re-run's results are
+those of an uninterrupted run, stored once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from trialdesk import clock
 from trialdesk.analysis import run_plan, to_json
+from trialdesk.apps import restarts
 from trialdesk.apps.ledger.services import Context, append
 from trialdesk.apps.snapshots.models import Snapshot
 from trialdesk.apps.snapshots.snapshot import load_snapshot
@@ -27,6 +40,8 @@ from trialdesk.apps.trial.services import active_protocol
 from trialdesk.errors import UserError
 
 from .models import AnalysisRun
+
+log = logging.getLogger("trialdesk.analysis")
 
 #: Save progress at most this often (share of the run), so a run is not a stream of writes.
 PROGRESS_STEP = 0.02
@@ -147,42 +162,55 @@ def enqueue(run: AnalysisRun) -> AnalysisRun:
     return run
 
 
-def _progress(run: AnalysisRun):
+def _progress(run: AnalysisRun, attempt: int):
     last = [-1.0]
 
     def report(fraction: float, message: str) -> None:
         if fraction - last[0] >= PROGRESS_STEP or fraction >= 1.0:
             last[0] = fraction
-            AnalysisRun.objects.filter(pk=run.pk).update(progress=round(fraction, 3), message=message[:200])
+            restarts.current(run, attempt).update(
+                progress=round(fraction, 3), message=message[:200], heartbeat_at=clock.now()
+            )
 
     return report
 
 
+class _SupersededError(Exception):
+    """This attempt is no longer the run's running attempt (queued again or failed meanwhile)."""
+
+
 def execute(run_id: int) -> AnalysisRun:
-    """Run the plan for a queued run; a user error (no data, tampered snapshot) fails it with the reason."""
+    """Run the plan for a queued run; a user error (no data, tampered snapshot) fails it with the reason.
+
+    A run that is not queued (done, failed, or running in another worker) is returned as it is.
+    """
     run = AnalysisRun.objects.select_related("snapshot").get(pk=run_id)
-    if run.status == AnalysisRun.DONE:
+    attempt = restarts.claim(run, progress=0.0, message="", error="")
+    if attempt is None:
         return run
-    AnalysisRun.objects.filter(pk=run.pk).update(status=AnalysisRun.RUNNING, started_at=clock.now(), error="")
-    try:
-        tables = load_snapshot(run.snapshot_id)
-        protocol = protocol_of(run.snapshot)
-        results = run_plan(
-            protocol,
-            tables,
-            seed=run.seed,
-            snapshot_hash=run.snapshot.manifest_sha256,
-            snapshot=snapshot_provenance(run.snapshot),
-            progress=_progress(run),
-        )
-    except UserError as problem:
-        _finish(run, AnalysisRun.FAILED, error=str(problem))
-        raise
-    except Exception as problem:  # a failed fit must not leave the run "running" for ever
-        _finish(run, AnalysisRun.FAILED, error=f"{type(problem).__name__}: {problem}")
-        raise
-    text = to_json(results)
-    _finish(run, AnalysisRun.DONE, results=json.loads(text), sha=hashlib.sha256(text.encode()).hexdigest())
+    with restarts.heartbeat(restarts.current(run, attempt), f"analysis-run-{run.pk}"):
+        try:
+            tables = load_snapshot(run.snapshot_id)
+            protocol = protocol_of(run.snapshot)
+            results = run_plan(
+                protocol,
+                tables,
+                seed=run.seed,
+                snapshot_hash=run.snapshot.manifest_sha256,
+                snapshot=snapshot_provenance(run.snapshot),
+                progress=_progress(run, attempt),
+            )
+            text = to_json(results)
+            _finish(run, attempt, AnalysisRun.DONE, results=json.loads(text),
+                    sha=hashlib.sha256(text.encode()).hexdigest())  # fmt: skip
+        except _SupersededError:
+            log.warning("analysis run %s: attempt %s superseded, its results not kept", run.pk, attempt)
+        except UserError as problem:
+            _fail(run, attempt, str(problem))
+            raise
+        except Exception as problem:  # a failed fit must not leave the run "running" for ever
+            _fail(run, attempt, f"{type(problem).__name__}: {problem}")
+            raise
     run.refresh_from_db()
     return run
 
@@ -196,26 +224,74 @@ def protocol_of(snapshot: Snapshot):
 
 
 def _finish(
-    run: AnalysisRun, status: str, *, error: str = "", results: dict[str, Any] | None = None, sha: str = ""
+    run: AnalysisRun,
+    attempt: int,
+    status: str,
+    *,
+    error: str = "",
+    results: dict[str, Any] | None = None,
+    sha: str = "",
 ) -> None:
+    """The attempt's outcome and its ledger entry, together; none if the attempt was superseded."""
     with transaction.atomic():
-        AnalysisRun.objects.filter(pk=run.pk).update(
+        marked = restarts.current(run, attempt).update(
             status=status,
             error=error,
             results=results,
             results_sha256=sha,
             finished_at=clock.now(),
             provenance=(results or {}).get("provenance"),
-            progress=1.0 if status == AnalysisRun.DONE else run.progress,
+            progress=1.0 if status == AnalysisRun.DONE else F("progress"),
             message="done" if status == AnalysisRun.DONE else "failed",
         )
-        append(
-            Context(actor=run.created_by, channel="system"),
-            action="update",
-            entity="analysis-run",
-            entity_id=str(run.pk),
-            new={"status": status, "results_sha256": sha, "error": error[:500]},
-        )
+        if not marked:
+            raise _SupersededError
+        _record(run, status, sha=sha, error=error)
+
+
+def _fail(run: AnalysisRun, attempt: int, error: str) -> None:
+    try:
+        _finish(run, attempt, AnalysisRun.FAILED, error=error)
+    except _SupersededError:
+        log.warning("analysis run %s: attempt %s failed after it was superseded", run.pk, attempt)
+
+
+def _record(run: AnalysisRun, status: str, *, sha: str = "", error: str = "") -> None:
+    append(
+        Context(actor=run.created_by, channel="system"),
+        action="update",
+        entity="analysis-run",
+        entity_id=str(run.pk),
+        new={"status": status, "results_sha256": sha, "error": error[:500]},
+    )
+
+
+def interrupted_message(count: int) -> str:
+    """Why a run was failed after its worker stopped ``count`` times, stored (like the run's other errors)
+    in the site's language; the run's page shows the same message in the reader's."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(
+            "the run was interrupted %(count)s times (the background worker stopped while it ran); no "
+            "results were stored. Start the run again, or run the analysis with `trialdesk analyse`."
+        ) % {"count": count}
+
+
+RESTART = restarts.Restart(
+    task="trialdesk.apps.analysis.tasks.analyse_run",
+    requeued=lambda run: {"progress": 0.0, "message": "", "interruptions": F("interruptions") + 1},
+    failed=lambda run: {
+        "error": interrupted_message(run.attempts),
+        "message": "failed",
+        "interruptions": F("interruptions") + 1,
+    },
+    record_failed=lambda run: _record(run, AnalysisRun.FAILED, error=interrupted_message(run.attempts)),
+)
+
+
+def recover_interrupted(now: dt.datetime | None = None) -> list[int]:
+    """Queue again, or fail, the runs whose worker has been silent longer than ``restarts.stale_after()``
+    (``trialdesk worker`` calls this); the ids of the runs acted on."""
+    return restarts.recover(AnalysisRun.objects.all(), RESTART, now)
 
 
 def run_now(context: Context, snapshot_id: str | None = None, *, seed: int | None = None) -> AnalysisRun:
