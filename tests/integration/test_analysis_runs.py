@@ -201,3 +201,17 @@ def test_a_queued_run_is_picked_up_by_the_worker(built, settings):
     assert main(["worker", "--batch", "--interval", "0"]) == 0
     run.refresh_from_db()
     assert run.status == AnalysisRun.DONE
+
+
+def test_the_run_form_offers_only_snapshots_the_plan_accepts(built):
+    statistician = Client()
+    statistician.force_login(built["statistician"])
+    with clock.frozen(LOCKED_AT):
+        made = _lock(built)
+        page = statistician.get("/analysis/").content.decode()
+        assert f'<option value="{made.snapshot_id}">' not in page  # the lock's blinded snapshot
+        assert "No unblinded snapshot yet" in page and "trialdesk snapshot take --unblinded" in page
+        unblinded = take_snapshot(_ctx(), "analysis", blinded=False)
+        page = statistician.get("/analysis/").content.decode()
+    assert f'<option value="{unblinded.id}">' in page
+    assert f'<option value="{made.snapshot_id}">' not in page and "No unblinded snapshot yet" not in page

@@ -44,7 +44,8 @@ def runs(request):
         {
             "runs": AnalysisRun.objects.select_related("snapshot")[:50],
             "error": error,
-            "snapshots": Snapshot.objects.all()[:20],
+            # Only what the plan accepts: a blinded snapshot (the lock's own) would be refused.
+            "snapshots": Snapshot.objects.filter(blinded=False)[:20],
         },
     )
 
