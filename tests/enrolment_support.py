@@ -39,6 +39,8 @@ def site(code: str = "BAL") -> Site:
 def user(name: str, role: str, site_code: str | None = None, *, password: str = TEST_PASSWORD, **flags):
     setup = Context(actor="setup", channel="command")
     made = create_user(name, password, setup, check_password=False, email=f"{name}@example.org")
+    if flags.get("unblinded"):
+        flags.setdefault("reason", "named unblinded for the test")
     grant_role(made, role, setup, site=Site.objects.get(code=site_code) if site_code else None, **flags)
     return get_user_model().objects.get(pk=made.pk)
 

@@ -172,6 +172,17 @@ def _active_list(trial: T) -> int:
     return AllocationList.objects.get(active=True).pk
 
 
+def _staff_member(trial: T) -> int:
+    """A demo account the staff pages act on (the monitor: no refusal depends on who it is)."""
+    return trial.users()["monitor"].pk
+
+
+def _staff_membership(trial: T) -> int:
+    from trialdesk.apps.accounts.models import Membership
+
+    return Membership.objects.get(user__username="monitor").pk
+
+
 #: URL name -> how to fill its path parameters (per site), for every URL that has any.
 TARGETS: dict[str, Callable[[T, str], Target]] = {
     "participants:detail": randomised,
@@ -222,6 +233,12 @@ TARGETS: dict[str, Callable[[T, str], Target]] = {
     "datamanagement:request_unlock": _trial_wide(pk=lambda t: t.extra["lock"].pk),
     "datamanagement:decide": _trial_wide(pk=lambda t: t.extra["unlock_request"].pk),
     "api-tokens:revoke": _token,
+    "staff:detail": _trial_wide(pk=_staff_member),
+    "staff:grant": _trial_wide(pk=_staff_member),
+    "staff:activation": _trial_wide(pk=_staff_member),
+    "staff:password": _trial_wide(pk=_staff_member),
+    "staff:two_factor": _trial_wide(pk=_staff_member),
+    "staff:revoke": _trial_wide(pk=_staff_membership),
     "analysis:run": _trial_wide(pk=lambda t: t.extra["analysis_run"].pk),
     "analysis:report": _trial_wide(pk=lambda t: t.extra["analysis_run"].pk, version="open"),
 }

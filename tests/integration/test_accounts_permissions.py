@@ -29,6 +29,8 @@ def sites():
 
 def _user(name, role, site=None, **flags):
     user = create_user(name, "x", CTX, check_password=False)
+    if flags.get("unblinded"):
+        flags.setdefault("reason", "named unblinded for the test")
     grant_role(user, role, CTX, site=site, **flags)
     return get_user_model().objects.get(pk=user.pk)
 

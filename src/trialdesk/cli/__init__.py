@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "report": "trialdesk.cli.report:report",
     "worker": "trialdesk.cli.worker:worker",
     "token": "trialdesk.cli.token:token",
+    "staff": "trialdesk.cli.staff:staff",
 }
 
 

@@ -68,7 +68,8 @@ def unblind_statistician(context: Context) -> Any:
                  protocol_hash=context.protocol_hash)  # fmt: skip
     blinded = Membership.objects.get(user=user, role=Role.STATISTICIAN.value, site=None)
     revoke_role(blinded, by, reason="database locked: the trial statistician is unblinded for the analysis")
-    grant_role(user, Role.STATISTICIAN, by, unblinded=True, personal_data=blinded.personal_data)
+    grant_role(user, Role.STATISTICIAN, by, unblinded=True, personal_data=blinded.personal_data,
+               reason="database locked: the trial statistician is unblinded for the analysis")
     return get_user_model().objects.get(pk=user.pk)  # a fresh object: permissions are cached per object
 
 

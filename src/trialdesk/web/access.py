@@ -144,6 +144,15 @@ ACCESS: dict[str, Rule] = {
     "language": LOGIN,
     "api-tokens:list": LOGIN,
     "api-tokens:revoke": OWNER,
+    # staff accounts and roles (the administrator)
+    "staff:list": Action("manage-users"),
+    "staff:add": Action("manage-users"),
+    "staff:detail": Action("manage-users"),
+    "staff:grant": Action("manage-users"),
+    "staff:revoke": Action("manage-users"),
+    "staff:activation": Action("manage-users"),
+    "staff:password": Action("manage-users"),
+    "staff:two_factor": Action("manage-users"),
     # participants, screening, consent
     "participants:list": Action("view-participants"),
     "participants:detail": Action("view-participants"),
@@ -259,6 +268,7 @@ NAV: tuple[Section, ...] = (
     Section(_("Exports"), "snapshots:index"),
     Section(_("Analysis"), "analysis:runs"),
     Section(_("Dashboard"), "analysis:dashboard"),
+    Section(_("Staff"), "staff:list"),
 )
 
 

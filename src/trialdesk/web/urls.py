@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", health, name="health"),
     path("account/", include("trialdesk.apps.accounts.urls")),
+    path("staff/", include("trialdesk.apps.accounts.staff_urls")),
     path("participants/", include("trialdesk.apps.participants.urls")),
     path("screening/", include("trialdesk.apps.screening.urls")),
     path("consent/", include("trialdesk.apps.consent.urls")),

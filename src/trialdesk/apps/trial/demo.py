@@ -76,6 +76,7 @@ def prepare(protocol, context: Context) -> list[tuple[DemoLogin, str]]:
                 user = create_user(login.username, DEMO_PASSWORD, context, full_name=login.full_name,
                                    check_password=False)
                 grant_role(user, login.role, context, site=site, unblinded=login.unblinded,
-                           personal_data=login.personal_data)
+                           personal_data=login.personal_data,
+                           reason="demo login named unblinded" if login.unblinded else "")
             out.append((login, site.code if site else "all sites"))
     return out

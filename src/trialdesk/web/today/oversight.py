@@ -311,9 +311,6 @@ def admin_panels(user: Any, today: dt.date) -> list[Panel]:
             [gettext("Role"), gettext("Memberships")],
             rows,
             empty=gettext("No staff account yet."),
-            note=gettext(
-                "There is no page for managing staff yet: accounts and roles are made with "
-                "accounts.services (create_user, grant_role) on the server."
-            ),
+            more=(gettext("Manage staff"), url("staff:list")) if may(user, "staff:list") else None,
         )
     ]
