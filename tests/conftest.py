@@ -49,3 +49,18 @@ def _two_factor_off(settings):
     # back on; every other test signs users in with force_login or the password form and exercises the
     # pages behind it, as the demo server does with TRIALDESK_REQUIRE_2FA=0.
     settings.TRIALDESK_REQUIRE_2FA = False
+
+
+@pytest.fixture
+def personal_data_key(monkeypatch):
+    """The personal-data key (CPR numbers, names) set to the test suite's throw-away key."""
+    from enrolment_support import TEST_KEY
+    from trialdesk.apps.participants import keys
+
+    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+
+
+@pytest.fixture
+def data_dir(settings, tmp_path):
+    """A fresh data directory (snapshots, uploads, reports) for the test."""
+    settings.DATA_DIR = tmp_path

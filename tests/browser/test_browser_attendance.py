@@ -8,23 +8,17 @@ import pytest
 from playwright.sync_api import expect
 
 import intervention_support as imr
-from enrolment_support import TEST_KEY, TEST_PASSWORD
+from enrolment_support import TEST_PASSWORD
 from trialdesk import clock
 from trialdesk.apps.intervention import services
 from trialdesk.apps.intervention.models import Attendance
-from trialdesk.apps.participants import keys
 
 from .conftest import ARTIFACTS, screenshot
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("personal_data_key")]
 
 #: p present, n absent with notice, a absent without notice: one key per member, in trial-id order.
 KEYS = "ppnpappppa"
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 def _log_in(page, base, username):

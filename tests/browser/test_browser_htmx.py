@@ -8,19 +8,15 @@ import pytest
 from playwright.sync_api import expect
 
 from datamanagement_support import install, staff, with_baseline_form
-from enrolment_support import TEST_KEY, TEST_PASSWORD
+from enrolment_support import TEST_PASSWORD
 from trialdesk.apps.datamanagement import queries
-from trialdesk.apps.participants import keys
 
 from .conftest import screenshot
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("personal_data_key", "data_dir"),
+]
 
 
 def _log_in(page, base: str, username: str) -> None:

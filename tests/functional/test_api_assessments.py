@@ -7,17 +7,11 @@ import pytest
 
 from api_support import Api
 from assessments_support import BASELINE_ON, baseline_done, consented, extreme_values
-from enrolment_support import TEST_KEY, install, user
+from enrolment_support import install, user
 from trialdesk.apps.assessments.models import Assessment, ItemResponse
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from trialdesk.apps.datamanagement import queries
 from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import PersonalData
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 OWN, OTHER = "BAL", "FRB"
 #: Every role at the own site, plus the flags that add actions (personal data, named unblinded).
 CALLERS = [(role.value, {}) for role in Role] + [
@@ -63,12 +63,6 @@ def world(django_db_setup, django_db_blocker):
     yield {"sites": sites, "callers": callers}
     with django_db_blocker.unblock():
         trial.wipe()
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
 
 
 def _screening(code: str) -> dict:

@@ -20,14 +20,8 @@ from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.snapshots.export import FORMATS
 from trialdesk.protocol import load_protocol
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 DELIVERY = re.compile(r"Tuesday group|\battendance\b|\bsessions?\b|\bfidelity\b|\bgroup_id\b", re.IGNORECASE)
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,13 @@ from ninja import NinjaAPI
 from ninja.testing import TestClient
 
 from api_support import Api
-from enrolment_support import SCREENED_ON, TEST_KEY, answers, install, new_cpr, screen, user
+from enrolment_support import SCREENED_ON, answers, install, new_cpr, screen, user
 from trialdesk.api import errors, registry
 from trialdesk.api.registry import Routes, Rule, all_endpoints
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import Participant
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

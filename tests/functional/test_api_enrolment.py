@@ -8,7 +8,6 @@ import pytest
 from api_support import Api
 from enrolment_support import (
     SCREENED_ON,
-    TEST_KEY,
     answers,
     enrol,
     install,
@@ -19,17 +18,11 @@ from enrolment_support import (
 )
 from trialdesk.apps.consent.models import ConsentRecord
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import Participant
 from trialdesk.apps.randomisation.models import Allocation
 from trialdesk.apps.screening.models import Screening
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

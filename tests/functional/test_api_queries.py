@@ -5,17 +5,11 @@ import pytest
 
 from api_support import Api
 from datamanagement_support import staff
-from enrolment_support import TEST_KEY, install, screen
+from enrolment_support import install, screen
 from trialdesk.apps.datamanagement.models import Query
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

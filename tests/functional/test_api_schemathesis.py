@@ -29,7 +29,7 @@ from trialdesk.apps.datamanagement import queries
 from trialdesk.apps.participants import keys
 from trialdesk.protocol import load_protocol
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]  # fmt: skip
@@ -59,12 +59,6 @@ def tokens(django_db_setup, django_db_blocker):
     yield made
     with django_db_blocker.unblock():
         trial.wipe()
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
 
 
 @pytest.fixture(autouse=True)

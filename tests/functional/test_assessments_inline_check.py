@@ -7,20 +7,14 @@ from django.utils import translation
 
 from assessments_html import fields
 from assessments_support import baseline_done, consented
-from enrolment_support import TEST_KEY, install, user
+from enrolment_support import install, user
 from trialdesk.apps.accounts.models import UserPreference
 from trialdesk.apps.assessments.formspec import build
 from trialdesk.apps.assessments.models import Assessment, ItemResponse, Visit
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.instruments import get_library
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -11,13 +11,12 @@ import pytest
 
 from assessments_html import links
 from assessments_support import allocation_list, complete, consented, randomised
-from enrolment_support import TEST_KEY, install, user
+from enrolment_support import install, user
 from trialdesk.apps.assessments import services
-from trialdesk.apps.participants import keys
 from trialdesk.apps.randomisation.models import Allocation
 from trialdesk.protocol import load_protocol
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 PROTOCOL = load_protocol()
 M9_DAY = dt.date(2011, 12, 1)
 GUESS_CHOICES = re.compile(r"<fieldset[^>]*data-guess-choices.*?</fieldset>", re.S)
@@ -36,11 +35,6 @@ def arm_patterns() -> list[re.Pattern]:
 def leaks(html: str) -> list[str]:
     shown = GUESS_CHOICES.sub("", html)
     return [m.group(0) for pattern in arm_patterns() for m in pattern.finditer(shown)]
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

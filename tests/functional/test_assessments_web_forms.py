@@ -20,21 +20,15 @@ from assessments_support import (
     extreme_values,
     protocol_instruments,
 )
-from enrolment_support import TEST_KEY, install, user
+from enrolment_support import install, user
 from trialdesk.apps.assessments.models import Assessment, Score
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.instruments import get_library
 from trialdesk.protocol import load_protocol
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 M9_DAY = dt.date(2011, 12, 1)
 BASELINE_INSTRUMENTS = set(load_protocol().visit("baseline").instruments)
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

@@ -17,17 +17,11 @@ from assessments_support import (
     extreme_values,
     randomised,
 )
-from enrolment_support import TEST_KEY, install, user
+from enrolment_support import install, user
 from trialdesk import clock
 from trialdesk.apps.assessments.models import AllocationGuess, Assessment, UnblindingIncident, Visit
-from trialdesk.apps.participants import keys
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -12,26 +12,19 @@ import pytest
 from assessments_html import text
 from assessments_support import complete, consented
 from datamanagement_support import BASELINE_ON, install
-from enrolment_support import TEST_KEY, user
+from enrolment_support import user
 from registers_support import csv_bytes, keeper, row_counts, upload_and_run
 from trialdesk.apps.assessments import services as assessments
 from trialdesk.apps.assessments.models import Assessment
 from trialdesk.apps.datamanagement import locks
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.services import Context
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.apps.participants.services import read_personal_data
 from trialdesk.cli import main
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 
 
 @pytest.fixture

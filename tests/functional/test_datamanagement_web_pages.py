@@ -8,7 +8,7 @@ import pytest
 
 from assessments_html import text
 from datamanagement_support import BASELINE_FORM, BASELINE_ON, correct, install, staff, with_baseline_form
-from enrolment_support import TEST_KEY, TEST_PASSWORD, user
+from enrolment_support import TEST_PASSWORD, user
 from trialdesk.apps.datamanagement.models import (
     CasebookSignature,
     Lock,
@@ -17,15 +17,8 @@ from trialdesk.apps.datamanagement.models import (
     UnlockRequest,
 )
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 
 
 @pytest.fixture

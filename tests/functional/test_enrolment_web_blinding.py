@@ -6,14 +6,13 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 
-from enrolment_support import TEST_KEY, enrol, install, install_rows, screen, user
-from trialdesk.apps.participants import keys
+from enrolment_support import enrol, install, install_rows, screen, user
 from trialdesk.apps.randomisation.models import UnblindingRequest
 from trialdesk.apps.randomisation.services import randomise
 from trialdesk.apps.randomisation.unblinding import request_unblinding
 from trialdesk.protocol import load_protocol
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 PREFIXES = ("/participants/", "/screening/", "/consent/", "/randomisation/")
 
 
@@ -26,11 +25,6 @@ class _Links(HTMLParser):
         for name, value in attrs:
             if name in ("href", "action") and value and value.startswith("/"):
                 self.links.append(value.split("#")[0])
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 def _arm_pattern():

@@ -6,21 +6,15 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from enrolment_support import SCREENED_ON, TEST_KEY, TEST_PASSWORD, enrol, install, install_rows, screen, user
+from enrolment_support import SCREENED_ON, TEST_PASSWORD, enrol, install, install_rows, screen, user
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import Participant, PersonalData, StatusEvent
 from trialdesk.apps.participants.services import transition
 from trialdesk.apps.participants.status import State
 from trialdesk.apps.randomisation.models import Allocation, UnblindingRequest
 from trialdesk.apps.screening.models import Screening
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

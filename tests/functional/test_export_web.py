@@ -14,13 +14,7 @@ from trialdesk.apps.participants import keys
 from trialdesk.apps.snapshots.models import ArmLetter
 from trialdesk.apps.snapshots.snapshot import take_snapshot
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 
 
 @pytest.fixture(scope="module")

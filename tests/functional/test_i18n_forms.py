@@ -5,17 +5,11 @@ page's panels and Django's own validation messages; the same pages stay English 
 import pytest
 
 from assessments_support import consented
-from enrolment_support import TEST_KEY, install, user
+from enrolment_support import install, user
 from trialdesk.apps.accounts.models import UserPreference
-from trialdesk.apps.participants import keys
 from trialdesk.instruments import get_library
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.test import Client
 
 from api_support import Api, token_for
 from datamanagement_support import install, staff, with_baseline_form
-from enrolment_support import TEST_KEY, user
+from enrolment_support import user
 from registers_support import keeper
 from trialdesk.apps.accounts.models import UserPreference
 from trialdesk.apps.datamanagement import queries
@@ -17,13 +17,7 @@ from trialdesk.apps.datamanagement.models import Query
 from trialdesk.apps.participants import keys
 from trialdesk.cli import main
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 
 
 @pytest.fixture

@@ -9,17 +9,11 @@ from django.test import Client
 from django.urls import reverse
 
 import intervention_support as imr
-from enrolment_support import TEST_KEY, user
+from enrolment_support import user
 from trialdesk import clock
 from trialdesk.apps.intervention import services
-from trialdesk.apps.participants import keys
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

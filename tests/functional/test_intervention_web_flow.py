@@ -11,21 +11,15 @@ from django.test import Client
 from django.urls import reverse
 
 import intervention_support as imr
-from enrolment_support import TEST_KEY, user
+from enrolment_support import user
 from trialdesk import clock
 from trialdesk.apps.intervention import services
 from trialdesk.apps.intervention.models import Attendance, FidelityRating, Group, GroupMembership, Session
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.apps.trial.models import Site
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 SESSION_DAY = imr.at_local(dt.date(2011, 3, 8))
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

@@ -9,19 +9,13 @@ import re
 import pytest
 from django.test import Client
 
-from enrolment_support import TEST_KEY, install, new_cpr, user
+from enrolment_support import install, new_cpr, user
 from registers_support import csv_bytes, keeper, randomised, row_counts, upload_and_run
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.services import read_personal_data
 from trialdesk.apps.registers.models import RegisterEvent, RegisterImport
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path  # where uploads wait for their job
+# data_dir: where uploads wait for their job.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 
 
 @pytest.fixture

@@ -12,24 +12,17 @@ from django.urls import reverse
 
 import intervention_support as imr
 from datamanagement_support import install, staff, with_baseline_form
-from enrolment_support import TEST_KEY, user
+from enrolment_support import user
 from trialdesk import clock
 from trialdesk.apps.datamanagement import queries
 from trialdesk.apps.datamanagement.models import Query
 from trialdesk.apps.intervention import services
 from trialdesk.apps.intervention.models import Attendance
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 HX = {"HTTP_HX_REQUEST": "true"}
 SRC = Path(__file__).resolve().parents[2] / "src" / "trialdesk"
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
 
 
 @pytest.fixture

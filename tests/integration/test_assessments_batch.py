@@ -4,23 +4,17 @@ scores, ledger facts, visit date, status), refuse the same bad input naming the 
 import pytest
 
 from assessments_support import BASELINE_ON, consented, extreme_values
-from enrolment_support import TEST_KEY, install
+from enrolment_support import install
 from trialdesk.apps.assessments import services
 from trialdesk.apps.assessments.models import Assessment, ItemResponse, Score, Visit
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.services import verify_ledger
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.errors import UserError
 from trialdesk.protocol import load_protocol
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 BASELINE = list(load_protocol().visit("baseline").instruments)
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

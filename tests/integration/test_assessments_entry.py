@@ -6,23 +6,17 @@ import datetime as dt
 import pytest
 
 from assessments_support import BASELINE_FORM, BASELINE_ON, baseline_done, complete, consented
-from enrolment_support import TEST_KEY, install
+from enrolment_support import install
 from trialdesk.apps.assessments import queries, services
 from trialdesk.apps.assessments.models import Assessment, ItemResponse, Score
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.services import verify_ledger
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.errors import UserError
 from trialdesk.instruments import get_library
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 PANSS = [item.code for item in get_library().get("panss").items]
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

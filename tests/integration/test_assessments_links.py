@@ -6,24 +6,18 @@ import hashlib
 import pytest
 
 from assessments_support import BASELINE_ON, complete, consented, extreme_values
-from enrolment_support import TEST_KEY, install
+from enrolment_support import install
 from trialdesk import clock
 from trialdesk.apps.assessments import services
 from trialdesk.apps.assessments.models import Assessment, SelfReportLink
 from trialdesk.apps.assessments.services.links import forms_left
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 SELF_REPORT_AT_BASELINE = ["audit", "dudit", "mhrm", "ashs", "imrs_client"]
 ISSUED_AT = dt.datetime(2011, 3, 10, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

@@ -6,24 +6,18 @@ import datetime as dt
 import pytest
 
 from assessments_support import BASELINE_ON, baseline_done, complete, complete_visit, consented
-from enrolment_support import TEST_KEY, install, screen
+from enrolment_support import install, screen
 from trialdesk import clock
 from trialdesk.apps.assessments import queries, services
 from trialdesk.apps.assessments.models import Assessment, ProtocolDeviation, Visit
 from trialdesk.apps.consent.services import record_withdrawal
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.apps.participants.status import State
 from trialdesk.errors import UserError
 from trialdesk.visits import VisitState
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.contrib.auth import authenticate
 from django.test import RequestFactory
 
 from datamanagement_support import BASELINE_FORM, BASELINE_ON, correct, install, with_baseline_form
-from enrolment_support import TEST_KEY, user
+from enrolment_support import user
 from intervention_support import group
 from trialdesk import clock
 from trialdesk.apps.accounts.models import Membership
@@ -20,16 +20,10 @@ from trialdesk.apps.accounts.services import revoke_role
 from trialdesk.apps.datamanagement.audit import AuditFilter, csv_lines, entries_for
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.services import Context
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.cli import main
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -8,27 +8,20 @@ import pytest
 
 from assessments_support import complete, consented
 from datamanagement_support import BASELINE_FORM, BASELINE_ON, correct, install, staff, with_baseline_form
-from enrolment_support import TEST_KEY, TEST_PASSWORD
+from enrolment_support import TEST_PASSWORD
 from trialdesk.apps.assessments import services as assessments
 from trialdesk.apps.assessments.models import Assessment
 from trialdesk.apps.datamanagement import locks, queries
 from trialdesk.apps.datamanagement.models import Lock, UnlockRequest
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.services import verify_ledger
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.apps.participants.services import transition
 from trialdesk.apps.participants.status import State
 from trialdesk.apps.snapshots.models import Snapshot
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from datamanagement_support import BASELINE_FORM, BASELINE_ON, correct, install, staff, with_baseline_form
-from enrolment_support import TEST_KEY, TEST_PASSWORD
+from enrolment_support import TEST_PASSWORD
 from trialdesk.apps.assessments import services as assessments
 from trialdesk.apps.assessments.models import Assessment
 from trialdesk.apps.datamanagement.content import form_hash
@@ -15,15 +15,9 @@ from trialdesk.apps.datamanagement.models import MEANING, CasebookSignature, Sou
 from trialdesk.apps.datamanagement.sdv import verification_state, verify_form
 from trialdesk.apps.datamanagement.signatures import sign, signature_states
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -7,21 +7,14 @@ import pytest
 
 from assessments_support import complete, consented, randomised
 from datamanagement_support import BASELINE_FORM, BASELINE_ON, correct, install, staff, with_baseline_form
-from enrolment_support import TEST_KEY
 from trialdesk import clock
 from trialdesk.apps.datamanagement import queries
 from trialdesk.apps.datamanagement.models import Query
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from enrolment_support import SCREENED_ON, TEST_KEY, enrol, install, screen
+from enrolment_support import SCREENED_ON, enrol, install, screen
 from trialdesk.apps.consent.models import ConsentRecord, Withdrawal
 from trialdesk.apps.consent.services import (
     may_collect,
@@ -13,19 +13,13 @@ from trialdesk.apps.consent.services import (
     record_withdrawal,
     require_consent,
 )
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import StatusEvent
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.apps.participants.status import State
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 LATER = SCREENED_ON + dt.timedelta(days=60)
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

@@ -19,12 +19,7 @@ from trialdesk.apps.participants.services import (
 from trialdesk.apps.participants.status import TRANSITIONS, State
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -4,9 +4,8 @@ import datetime as dt
 
 import pytest
 
-from enrolment_support import SCREENED_ON, TEST_KEY, answers, install, person, screen, site
+from enrolment_support import SCREENED_ON, answers, install, person, screen, site
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.models import Participant, PersonalData, StatusEvent
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.apps.participants.services import PersonalDetails
@@ -17,12 +16,7 @@ from trialdesk.apps.screening.services import rescreen
 from trialdesk.apps.screening.services import screen as do_screen
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -17,15 +17,9 @@ from trialdesk.apps.snapshots.models import ArmLetter
 from trialdesk.errors import UserError
 from trialdesk.instruments import get_library
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 ARM_CODES = ("IMR", "TAU")
 ARM_LABELS = ("IMR + treatment as usual", "Treatment as usual")
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
 
 
 @pytest.fixture(scope="module")

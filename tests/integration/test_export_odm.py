@@ -18,14 +18,8 @@ from trialdesk.apps.participants import keys
 from trialdesk.apps.snapshots.export import export
 from trialdesk.instruments import get_library
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
 
 
 @pytest.fixture(scope="module")

@@ -6,22 +6,16 @@ import numpy as np
 import pytest
 
 import intervention_support as imr
-from enrolment_support import TEST_KEY, user
+from enrolment_support import user
 from trialdesk import clock
 from trialdesk.apps.intervention import fidelity_analysis, services
 from trialdesk.apps.intervention.models import FidelityRating, GoalFollowUp, RecoveryGoal
 from trialdesk.apps.intervention.services import fidelity
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 LATER = imr.at_local(dt.date(2011, 12, 1))
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

@@ -7,22 +7,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import intervention_support as imr
-from enrolment_support import TEST_KEY
 from trialdesk import clock
 from trialdesk.apps.intervention import services
 from trialdesk.apps.intervention.models import Group, GroupMembership, Session
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.services import verify_ledger
-from trialdesk.apps.participants import keys
 from trialdesk.apps.trial.models import Site
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

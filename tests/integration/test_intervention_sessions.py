@@ -7,23 +7,16 @@ import pandas as pd
 import pytest
 
 import intervention_support as imr
-from enrolment_support import TEST_KEY
 from trialdesk import clock, datasets
 from trialdesk.apps.intervention import services
 from trialdesk.apps.intervention.dose import dose_frame
 from trialdesk.apps.intervention.models import Attendance, Session
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 P, N, A = "present", "absent_with_notice", "absent_without_notice"
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

@@ -17,12 +17,7 @@ from trialdesk.apps.randomisation.models import Allocation, AllocationList, Allo
 from trialdesk.apps.randomisation.services import randomise
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

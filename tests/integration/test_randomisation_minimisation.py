@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from enrolment_support import STRATA, TEST_KEY, enrol, install, stratum_parts
+from enrolment_support import STRATA, enrol, install, stratum_parts
 from trialdesk.allocation import minimise, scheme_from_protocol
 from trialdesk.apps.ledger.services import Context
-from trialdesk.apps.participants import keys
 from trialdesk.apps.randomisation import minimisation
 from trialdesk.apps.randomisation.models import Allocation, MinimisationState
 from trialdesk.apps.randomisation.services import randomise
@@ -14,12 +13,7 @@ from trialdesk.apps.trial.services import install_protocol
 from trialdesk.errors import UserError
 from trialdesk.protocol import EMBEDDED_PROTOCOL, parse_protocol
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -3,21 +3,15 @@
 import pytest
 from django.core import mail
 
-from enrolment_support import TEST_KEY, TEST_PASSWORD, enrol, install, install_rows, user
+from enrolment_support import TEST_PASSWORD, enrol, install, install_rows, user
 from trialdesk.apps.ledger.models import LedgerEntry
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.problems import InputError
 from trialdesk.apps.randomisation.models import UnblindingRequest
 from trialdesk.apps.randomisation.services import randomise
 from trialdesk.apps.randomisation.unblinding import decide, request_unblinding, reveal
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

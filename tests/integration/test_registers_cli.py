@@ -5,18 +5,12 @@ import json
 
 import pytest
 
-from enrolment_support import TEST_KEY, install, new_cpr, user
+from enrolment_support import install, new_cpr, user
 from registers_support import csv_bytes, keeper, randomised, row_counts
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.services import read_personal_data
 from trialdesk.cli import main
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from enrolment_support import TEST_KEY, install, new_cpr, user
+from enrolment_support import install, new_cpr, user
 from registers_support import all_stored_text, csv_bytes, keeper, randomised, row_counts
 from trialdesk.apps.consent.services import record_withdrawal
 from trialdesk.apps.ledger.models import LedgerEntry
@@ -17,14 +17,9 @@ from trialdesk.apps.registers import services
 from trialdesk.apps.registers.models import RegisterEvent, RegisterImport
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
 BASELINE = dt.date(2011, 3, 10)
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
 
 
 @pytest.fixture

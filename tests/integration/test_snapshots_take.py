@@ -17,13 +17,7 @@ from trialdesk.apps.snapshots.models import ArmLetter, Snapshot
 from trialdesk.apps.snapshots.snapshot import load_snapshot, snapshot_dir, take_snapshot
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 
 
 @pytest.fixture(scope="module")
