@@ -234,6 +234,7 @@ TARGETS: dict[str, Callable[[T, str], Target]] = {
     "datamanagement:decide": _trial_wide(pk=lambda t: t.extra["unlock_request"].pk),
     "api-tokens:revoke": _token,
     "staff:detail": _trial_wide(pk=_staff_member),
+    "staff:details": _trial_wide(pk=_staff_member),
     "staff:grant": _trial_wide(pk=_staff_member),
     "staff:activation": _trial_wide(pk=_staff_member),
     "staff:password": _trial_wide(pk=_staff_member),

@@ -2,6 +2,7 @@
 deactivating and reactivating, setting a password. Refusals are shown at their field and store nothing
 (no account, no role, no ledger entry); other roles are refused with 403."""
 
+import json
 import re
 
 import pytest
@@ -240,3 +241,31 @@ def test_an_administrator_sets_a_password_under_the_policy(browser):
     assert Client().post(reverse("login"), {"username": "nina", "password": GOOD_PASSWORD}).status_code == 302
     entry = LedgerEntry.objects.get(action="set-password", entity_id="nina")
     assert entry.reason == "forgotten" and GOOD_PASSWORD not in entry.new_value + entry.old_value
+
+
+def test_a_name_and_e_mail_address_are_corrected_with_the_old_values_kept(browser):
+    nina = user("nina", "coordinator", "BAL")
+    nina.first_name, nina.email = "Nena", "nina@old.example.org"
+    nina.save()
+    page = browser.get(reverse("staff:detail", args=[nina.pk])).content.decode()
+    assert 'value="nina@old.example.org"' in page  # the form starts from the stored values
+    url = reverse("staff:details", args=[nina.pk])
+    ledger = LedgerEntry.objects.count()
+    refused = browser.post(url, {"details-full_name": "Nina Nurse", "details-email": "not an address"})
+    assert refused.status_code == 400
+    assert "not an e-mail address" in _error_at(refused.content.decode(), "details-email")
+    unchanged = browser.post(url, {"details-full_name": "Nena", "details-email": "nina@old.example.org"})
+    assert unchanged.status_code == 400 and "nothing to change" in unchanged.content.decode()
+    assert LedgerEntry.objects.count() == ledger
+    assert (User.objects.get(pk=nina.pk).first_name, User.objects.get(pk=nina.pk).email) == (
+        "Nena", "nina@old.example.org")
+
+    done = browser.post(url, {"details-full_name": " Nina Nurse ", "details-email": "nina@new.example.org",
+                              "details-reason": "misspelt at creation"})  # fmt: skip
+    assert done.status_code == 302
+    saved = User.objects.get(pk=nina.pk)
+    assert (saved.get_full_name(), saved.email) == ("Nina Nurse", "nina@new.example.org")
+    entry = LedgerEntry.objects.get(action="update", entity="user", entity_id="nina")
+    assert json.loads(entry.old_value) == {"full_name": "Nena", "email": "nina@old.example.org"}
+    assert json.loads(entry.new_value) == {"full_name": "Nina Nurse", "email": "nina@new.example.org"}
+    assert (entry.actor, entry.reason) == ("ada", "misspelt at creation")

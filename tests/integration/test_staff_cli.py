@@ -106,6 +106,8 @@ def test_add_grant_revoke_deactivate_activate_as_a_named_administrator(password_
     (["deactivate", "ada", "--reason", "x", "--as", "ada"], "cannot deactivate your own account"),
     (["deactivate", "mona", "--reason", " "], "reason: say why"),
     (["activate", "mona", "--reason", "x"], "mona is already active"),
+    (["details", "mona", "--email", "mona at example"], "email: not an e-mail address"),
+    (["details", "mona"], "nothing to change"),
 ])
 def test_refusals_are_one_line_with_exit_status_2_and_store_nothing(password_file, capsys, arguments,
                                                                      message):
@@ -199,3 +201,24 @@ def test_revoking_needs_a_reason_and_a_password_is_never_recorded():
     assert _counts() == before
     set_password(nina, GOOD_PASSWORD, CTX, reason="forgot")
     assert all(GOOD_PASSWORD not in e.new_value + e.old_value + e.reason for e in LedgerEntry.objects.all())
+
+
+def test_details_corrects_the_name_or_the_address_and_keeps_the_other(capsys):
+    install()
+    user("ada", "admin")
+    nina = user("nina", "coordinator", "BAL")
+    nina.first_name, nina.last_name, nina.email = "Nina", "Nurse", "nina@old.example.org"
+    nina.save()
+    assert main(["staff", "details", "nina", "--email", "nina@new.example.org", "--reason", "new address",
+                 "--as", "ada", "--json"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out) == {"username": "nina", "full_name": "Nina Nurse",
+                                                   "email": "nina@new.example.org"}  # fmt: skip
+    assert main(["staff", "details", "nina", "--full-name", "Nina Nielsen", "--as", "ada"]) == 0
+    assert "nina: Nina Nielsen <nina@new.example.org>" in capsys.readouterr().out
+    entries = LedgerEntry.objects.filter(action="update", entity="user", entity_id="nina").order_by("seq")
+    assert [(json.loads(e.old_value), json.loads(e.new_value), e.reason) for e in entries] == [
+        ({"full_name": "Nina Nurse", "email": "nina@old.example.org"},
+         {"full_name": "Nina Nurse", "email": "nina@new.example.org"}, "new address"),
+        ({"full_name": "Nina Nurse", "email": "nina@new.example.org"},
+         {"full_name": "Nina Nielsen", "email": "nina@new.example.org"}, ""),
+    ]

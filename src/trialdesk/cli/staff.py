@@ -96,7 +96,7 @@ def _membership_json(membership) -> dict:
 
 @click.group()
 def staff() -> None:
-    """Staff accounts and roles: list, add, grant, revoke, deactivate, activate, password."""
+    """Staff accounts and roles: list, add, details, grant, revoke, deactivate, activate, password."""
 
 
 @staff.command(name="list")
@@ -202,6 +202,17 @@ def revoke(*, username: str, role: str, site: str | None, reason: str, acting: s
         click.echo(f"{username} is no longer {role} at {site or 'all sites'}")
 
 
+def _switch(username: str, reason: str, acting: str | None, as_json: bool, *, on: bool) -> None:
+    context = _setup(acting)
+    from trialdesk.apps.accounts.services import deactivate_user, reactivate_user
+
+    done = (reactivate_user if on else deactivate_user)(_user(username), context, reason)
+    if as_json:
+        click.echo(json.dumps({"username": done.username, "active": done.is_active}))
+    else:
+        click.echo(f"{done.username} {'reactivated' if on else 'deactivated'}")
+
+
 @staff.command()
 @click.argument("username")
 @click.option("--reason", required=True, help="why the account is switched off (recorded)")
@@ -209,14 +220,7 @@ def revoke(*, username: str, role: str, site: str | None, reason: str, acting: s
 @_json
 def deactivate(username: str, reason: str, acting: str | None, as_json: bool) -> None:
     """Switch USERNAME's account off: no login, sessions ended, API tokens revoked."""
-    context = _setup(acting)
-    from trialdesk.apps.accounts.services import deactivate_user
-
-    done = deactivate_user(_user(username), context, reason)
-    if as_json:
-        click.echo(json.dumps({"username": done.username, "active": done.is_active}))
-    else:
-        click.echo(f"{done.username} deactivated")
+    _switch(username, reason, acting, as_json, on=False)
 
 
 @staff.command()
@@ -226,14 +230,32 @@ def deactivate(username: str, reason: str, acting: str | None, as_json: bool) ->
 @_json
 def activate(username: str, reason: str, acting: str | None, as_json: bool) -> None:
     """Switch a deactivated account on again (its revoked API tokens stay revoked)."""
-    context = _setup(acting)
-    from trialdesk.apps.accounts.services import reactivate_user
+    _switch(username, reason, acting, as_json, on=True)
 
-    done = reactivate_user(_user(username), context, reason)
+
+@staff.command()
+@click.argument("username")
+@click.option("--full-name", help="the person's full name (default: unchanged)")
+@click.option("--email", help="the person's e-mail address (default: unchanged)")
+@click.option("--reason", default="", help="why (recorded)")
+@_as
+@_json
+def details(username: str, *, full_name: str | None, email: str | None, reason: str, acting: str | None,
+            as_json: bool) -> None:
+    """Correct USERNAME's name or e-mail address (the ledger keeps the old values)."""
+    context = _setup(acting)
+    from trialdesk.apps.accounts.services import update_details
+
+    member = _user(username)
+    update_details(member, context, reason=reason,
+                   full_name=member.get_full_name() if full_name is None else full_name,
+                   email=member.email if email is None else email)  # fmt: skip
     if as_json:
-        click.echo(json.dumps({"username": done.username, "active": done.is_active}))
+        click.echo(json.dumps({"username": member.username, "full_name": member.get_full_name(),
+                               "email": member.email}))  # fmt: skip
     else:
-        click.echo(f"{done.username} reactivated")
+        name, address = member.get_full_name() or "(no name)", member.email or "no e-mail"
+        click.echo(f"{member.username}: {name} <{address}>")
 
 
 @staff.command()

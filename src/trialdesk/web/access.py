@@ -148,6 +148,7 @@ ACCESS: dict[str, Rule] = {
     "staff:list": Action("manage-users"),
     "staff:add": Action("manage-users"),
     "staff:detail": Action("manage-users"),
+    "staff:details": Action("manage-users"),
     "staff:grant": Action("manage-users"),
     "staff:revoke": Action("manage-users"),
     "staff:activation": Action("manage-users"),

@@ -48,6 +48,12 @@ def _check_identity(username: str, email: str, full_name: str) -> dict[str, str]
         else:
             if User.objects.filter(username=username).exists():
                 problems["username"] = _("username %(username)s is taken") % {"username": repr(username)}
+    problems.update(_check_details(email, full_name))
+    return problems
+
+
+def _check_details(email: str, full_name: str) -> dict[str, str]:
+    problems: dict[str, str] = {}
     if email:
         try:
             validate_email(email)
@@ -252,6 +258,25 @@ def set_password(user, password: str, context: Context, reason: str):
         user.set_password(password)
         user.save(update_fields=["password"])
         _end_sessions(user)
+    return user
+
+
+def update_details(user, context: Context, *, full_name: str, email: str, reason: str = ""):
+    """Correct the person's name or e-mail address. The ledger keeps the old and new values."""
+    full_name, email = full_name.strip(), email.strip()
+    problems = _check_details(email, full_name)
+    if problems:
+        raise InputError(problems)
+    old = {"full_name": user.get_full_name(), "email": user.email}
+    new = {"full_name": full_name, "email": email}
+    if old == new:
+        raise UserError(_("nothing to change: the name and e-mail address are as they were"))
+    with transaction.atomic():
+        append(context, action="update", entity="user", entity_id=user.username, old=old, new=new,
+               reason=reason)
+        user.first_name, _space, user.last_name = full_name.partition(" ")
+        user.email = email
+        user.save(update_fields=["first_name", "last_name", "email"])
     return user
 
 

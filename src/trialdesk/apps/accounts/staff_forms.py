@@ -66,6 +66,12 @@ class ReasonForm(_Reason):
     pass
 
 
+class DetailsForm(_Reason):
+    full_name = forms.CharField(label=_("Full name"), max_length=300, required=False)
+    email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
+    field_order = ["full_name", "email", "reason"]
+
+
 class StaffFilter(forms.Form):
     status = forms.ChoiceField(
         label=_("Show"), required=False,
