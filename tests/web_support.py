@@ -12,6 +12,7 @@ self-report link.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,27 @@ def _consent(participant: Participant, day: dt.date, context: Context) -> None:
     record_consent(
         participant, version="1.0", oral_on=day, written_on=day, taken_by=context.actor, context=context
     )
+
+
+@contextlib.contextmanager
+def built_once(django_db_blocker, tmp_path_factory, name: str):
+    """:func:`build`, for a module-scoped fixture: its own data directory, fast password hashing, and the
+    database flushed afterwards (the trial outlives the tests' transactions)."""
+    import pytest
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from enrolment_support import TEST_KEY
+
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
+        patch.setenv(keys.ENV_KEY, TEST_KEY)
+        data_dir = tmp_path_factory.mktemp(name)
+        patch.setattr(settings, "DATA_DIR", data_dir)
+        patch.setattr(settings, "PASSWORD_HASHERS", ["django.contrib.auth.hashers.MD5PasswordHasher"])
+        built = build()
+        built.extra["data_dir"] = data_dir
+        yield built
+        call_command("flush", interactive=False, verbosity=0)
 
 
 def build(today: dt.date | None = None) -> Trial:

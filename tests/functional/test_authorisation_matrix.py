@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from django.conf import settings
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -247,17 +246,8 @@ TARGETS: dict[str, Callable[[T, str], Target]] = {
 
 @pytest.fixture(scope="module")
 def trial(django_db_setup, django_db_blocker, tmp_path_factory):
-    from django.core.management import call_command
-
-    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
-        patch.setenv(keys.ENV_KEY, TEST_KEY)
-        data_dir = tmp_path_factory.mktemp("matrix-data")
-        patch.setattr(settings, "DATA_DIR", data_dir)
-        patch.setattr(settings, "PASSWORD_HASHERS", ["django.contrib.auth.hashers.MD5PasswordHasher"])
-        built = web_support.build()
-        built.extra["data_dir"] = data_dir
+    with web_support.built_once(django_db_blocker, tmp_path_factory, "matrix-data") as built:
         yield built
-        call_command("flush", interactive=False, verbosity=0)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode, urljoin, urlparse
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -102,17 +101,8 @@ def leaks(patterns: list[re.Pattern], text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def trial(django_db_setup, django_db_blocker, tmp_path_factory):
-    from django.core.management import call_command
-
-    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
-        patch.setenv(keys.ENV_KEY, TEST_KEY)
-        data_dir = tmp_path_factory.mktemp("crawl-data")
-        patch.setattr(settings, "DATA_DIR", data_dir)
-        patch.setattr(settings, "PASSWORD_HASHERS", ["django.contrib.auth.hashers.MD5PasswordHasher"])
-        built = web_support.build()
-        built.extra["data_dir"] = data_dir
+    with web_support.built_once(django_db_blocker, tmp_path_factory, "crawl-data") as built:
         yield built
-        call_command("flush", interactive=False, verbosity=0)
 
 
 @pytest.fixture(autouse=True)
