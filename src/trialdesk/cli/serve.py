@@ -29,8 +29,10 @@ def serve(host: str, port: int, threads: int, workers: int, task_worker: bool) -
             # One process: waitress, pure Python and portable.
             from waitress import serve as waitress_serve
 
+            from trialdesk.web.heap import settle
             from trialdesk.web.wsgi import application
 
+            settle()
             waitress_serve(application, host=host, port=port, threads=threads, ident="trialdesk")
         else:
             from trialdesk.web.prefork import serve_prefork

@@ -23,9 +23,11 @@ class _Prefork(BaseApplication):
         for name, value in self.options.items():
             self.cfg.set(name, value)
 
-    def load(self):
+    def load(self):  # in each worker, after the fork
+        from trialdesk.web.heap import settle
         from trialdesk.web.wsgi import application
 
+        settle()
         return application
 
 
