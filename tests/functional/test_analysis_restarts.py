@@ -21,14 +21,13 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from assessments_support import allocation_list, randomised
-from enrolment_support import TEST_KEY, install, user
+from enrolment_support import install, user
 from trialdesk import clock
 from trialdesk.apps.accounts.models import UserPreference
 from trialdesk.apps.analysis import services
 from trialdesk.apps.analysis.models import AnalysisRun
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.services import verify_ledger
-from trialdesk.apps.participants import keys
 from trialdesk.apps.snapshots.snapshot import take_snapshot
 from trialdesk.cli.worker import RECOVERIES
 
@@ -41,9 +40,7 @@ INTERRUPTED_TWICE = (
 
 
 @pytest.fixture(autouse=True)
-def _environment(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
+def _environment(personal_data_key, data_dir, settings):
     settings.TRIALDESK_JOB_STALE_SECONDS = 60
 
 

@@ -24,8 +24,6 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 import web_support
-from enrolment_support import TEST_KEY
-from trialdesk.apps.participants import keys
 from trialdesk.apps.trial.demo import DEMO_STAFF
 from trialdesk.web.access import ACCESS, PUBLIC
 
@@ -251,8 +249,7 @@ def trial(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _environment(request, monkeypatch, settings):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+def _environment(request, personal_data_key, settings):
     if "trial" in request.fixturenames:
         # the snapshots and exports the trial wrote live under its data directory
         settings.DATA_DIR = request.getfixturevalue("trial").extra["data_dir"]

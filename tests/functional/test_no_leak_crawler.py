@@ -20,8 +20,6 @@ from django.test import Client
 from django.urls import reverse
 
 import web_support
-from enrolment_support import TEST_KEY
-from trialdesk.apps.participants import keys
 from trialdesk.apps.snapshots.export import FORMATS
 from trialdesk.instruments import get_library
 
@@ -106,8 +104,7 @@ def trial(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _environment(trial, monkeypatch, settings):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
+def _environment(trial, personal_data_key, settings):
     settings.DATA_DIR = trial.extra["data_dir"]
 
 

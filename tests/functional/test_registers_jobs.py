@@ -17,26 +17,19 @@ from django.test import Client
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from enrolment_support import TEST_KEY, new_cpr, user
+from enrolment_support import new_cpr, user
 from registers_support import csv_bytes, keeper, randomised, row_counts
 from trialdesk import clock
 from trialdesk.apps.accounts.models import UserPreference
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.services import Context, verify_ledger
-from trialdesk.apps.participants import keys
 from trialdesk.apps.participants.services import read_personal_data
 from trialdesk.apps.registers import jobs, uploads
 from trialdesk.apps.registers.models import RegisterEvent, RegisterImport, RegisterImportJob
 from trialdesk.cli import main
 from trialdesk.errors import UserError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch, settings, tmp_path):
-    monkeypatch.setenv(keys.ENV_KEY, TEST_KEY)
-    settings.DATA_DIR = tmp_path
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key", "data_dir")]
 
 
 @pytest.fixture
