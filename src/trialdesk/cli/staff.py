@@ -247,9 +247,9 @@ def details(username: str, *, full_name: str | None, email: str | None, reason: 
     from trialdesk.apps.accounts.services import update_details
 
     member = _user(username)
-    update_details(member, context, reason=reason,
-                   full_name=member.get_full_name() if full_name is None else full_name,
-                   email=member.email if email is None else email)  # fmt: skip
+    member = update_details(member, context, reason=reason,
+                            full_name=member.get_full_name() if full_name is None else full_name,
+                            email=member.email if email is None else email)  # fmt: skip
     if as_json:
         click.echo(json.dumps({"username": member.username, "full_name": member.get_full_name(),
                                "email": member.email}))  # fmt: skip

@@ -52,6 +52,12 @@ def _check_identity(username: str, email: str, full_name: str) -> dict[str, str]
     return problems
 
 
+def _name_parts(full_name: str) -> tuple[str, str]:
+    """Django's first and last name for a full name: the first word, and the rest."""
+    first, _space, last = full_name.partition(" ")
+    return first, last
+
+
 def _check_details(email: str, full_name: str) -> dict[str, str]:
     problems: dict[str, str] = {}
     if email:
@@ -59,7 +65,7 @@ def _check_details(email: str, full_name: str) -> dict[str, str]:
             validate_email(email)
         except ValidationError:
             problems["email"] = _("not an e-mail address")
-    first, _space, last = full_name.partition(" ")
+    first, last = _name_parts(full_name)
     if len(first) > 150 or len(last) > 150:
         problems["full_name"] = _("at most 150 characters")
     return problems
@@ -69,8 +75,7 @@ def _new_user(username: str, password: str, full_name: str, email: str, check_pa
     """The unsaved account and what is wrong with its details (every field at once)."""
     problems = _check_identity(username, email, full_name)
     user = get_user_model()(username=username, email=email)
-    if full_name:
-        user.first_name, _space, user.last_name = full_name.partition(" ")
+    user.first_name, user.last_name = _name_parts(full_name)
     if check_password:
         try:
             check_password_policy(password, user)
@@ -267,17 +272,18 @@ def update_details(user, context: Context, *, full_name: str, email: str, reason
     problems = _check_details(email, full_name)
     if problems:
         raise InputError(problems)
-    old = {"full_name": user.get_full_name(), "email": user.email}
     new = {"full_name": full_name, "email": email}
-    if old == new:
-        raise UserError(_("nothing to change: the name and e-mail address are as they were"))
     with transaction.atomic():
-        append(context, action="update", entity="user", entity_id=user.username, old=old, new=new,
+        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+        old = {"full_name": locked.get_full_name(), "email": locked.email}
+        if old == new:
+            raise UserError(_("nothing to change: the name and e-mail address are as they were"))
+        append(context, action="update", entity="user", entity_id=locked.username, old=old, new=new,
                reason=reason)
-        user.first_name, _space, user.last_name = full_name.partition(" ")
-        user.email = email
-        user.save(update_fields=["first_name", "last_name", "email"])
-    return user
+        locked.first_name, locked.last_name = _name_parts(full_name)
+        locked.email = email
+        locked.save(update_fields=["first_name", "last_name", "email"])
+    return locked
 
 
 def reset_second_factor(user, context: Context, reason: str) -> int:
