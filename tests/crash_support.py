@@ -43,7 +43,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -396,6 +396,20 @@ def audit_verify(env: dict[str, str]) -> dict:
     command = [str(Path(sys.executable).parent / "trialdesk"), "audit", "verify", "--json"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=DEADLINE_S, check=False)
     return {"exit": done.returncode, **json.loads(done.stdout or "{}")}
+
+
+def until_ended(state_of: Callable[[], dict]) -> dict:
+    """Polls a job another process runs until it and its django-tasks row have both ended.
+
+    django-tasks marks the task row finished only after the job's own transaction has committed, so the
+    job's status alone can read "done" while the row still says RUNNING.
+    """
+    deadline = time.monotonic() + DEADLINE_S
+    unfinished = {"READY", "RUNNING"}
+    while (state := state_of())["status"] not in ("done", "failed") or unfinished & set(state["tasks"]):
+        assert time.monotonic() < deadline, f"the job did not end: {state}"
+        time.sleep(0.2)  # the other process's progress, polled within the deadline
+    return state
 
 
 _started: list[Worker] = []

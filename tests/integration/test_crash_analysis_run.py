@@ -12,12 +12,11 @@ TRIALDESK_JOB_STALE_SECONDS (2 s here). Runs on the suite's kind of database (SQ
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
 
 from crash_analysis_support import SCRIPT, run_state, seeded_demo, uninterrupted
-from crash_support import DEADLINE_S, Worker, audit_verify, kill_leftovers, run, stored
+from crash_support import Worker, audit_verify, kill_leftovers, run, stored, until_ended
 
 
 @pytest.fixture
@@ -34,14 +33,6 @@ def _killed(env: dict[str, str], hook: str) -> str:
     signalled = worker.wait_for("ready")
     assert worker.kill() == -signal.SIGKILL
     return signalled
-
-
-def _until_ended(env: dict[str, str], run_id: int) -> dict:
-    deadline = time.monotonic() + DEADLINE_S
-    while (state := run_state(env, run_id))["status"] not in ("done", "failed"):
-        assert time.monotonic() < deadline, f"the run did not end: {state}"
-        time.sleep(0.2)  # the other process's progress, polled within the deadline
-    return state
 
 
 def _verified(env: dict[str, str]) -> int:
@@ -70,7 +61,7 @@ def test_a_run_killed_in_its_worker_runs_again_to_the_uninterrupted_results_stor
 
     worker = Worker(env, "worker", script=SCRIPT)
     worker.wait_for("started")
-    state = _until_ended(env, run_id)
+    state = until_ended(lambda: run_state(env, run_id))
     worker.kill()
     assert (state["status"], state["attempts"], state["interruptions"], state["error"]) == ("done", 2, 1, "")
     assert state["tasks"] == ["SUCCESSFUL"]
@@ -92,7 +83,7 @@ def test_a_run_killed_twice_fails_with_a_clear_message(database):
 
     worker = Worker(env, "worker", script=SCRIPT)
     worker.wait_for("started")
-    state = _until_ended(env, run_id)
+    state = until_ended(lambda: run_state(env, run_id))
     worker.kill()
     message = (
         "the run was interrupted 2 times (the background worker stopped while it ran); no results were "

@@ -12,14 +12,13 @@ PostgreSQL; CI runs both).
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from crash_job_support import SCRIPT, job_state
-from crash_support import DEADLINE_S, Worker, audit_verify, kill_leftovers, run, seeded_database, stored
 from crash_support import EXTRACT_ROWS as ROWS
+from crash_support import Worker, audit_verify, kill_leftovers, run, seeded_database, stored, until_ended
 
 
 @pytest.fixture
@@ -52,14 +51,6 @@ def _nothing_partial(env: dict[str, str], ledger_before: int) -> None:
     assert verdict["checked"] == ledger_before
 
 
-def _until_ended(env: dict[str, str]) -> dict:
-    deadline = time.monotonic() + DEADLINE_S
-    while (state := job_state(env))["status"] not in ("done", "failed"):
-        assert time.monotonic() < deadline, f"the job did not end: {state}"
-        time.sleep(0.2)  # the other process's progress, polled within the deadline
-    return state
-
-
 def test_a_job_killed_inside_its_import_runs_again_and_imports_whole(database):
     env, extract = database
     assert run(env, "queue", "--extract", str(extract), script=SCRIPT).strip() == "1"
@@ -72,7 +63,7 @@ def test_a_job_killed_inside_its_import_runs_again_and_imports_whole(database):
 
     worker = Worker(env, "worker", script=SCRIPT)
     worker.wait_for("started")
-    state = _until_ended(env)
+    state = until_ended(lambda: job_state(env))
     worker.kill()
     assert (state["status"], state["attempts"], state["error"]) == ("done", 2, "")
     assert state["tasks"] == ["SUCCESSFUL"] and state["upload"] == "" and _kept(env) == []
@@ -94,7 +85,7 @@ def test_a_job_killed_twice_fails_with_a_clear_message_and_its_file_removed(data
 
     worker = Worker(env, "worker", script=SCRIPT)
     worker.wait_for("started")
-    state = _until_ended(env)
+    state = until_ended(lambda: job_state(env))
     worker.kill()
     assert (state["status"], state["attempts"]) == ("failed", 2)
     assert state["error"].startswith(
