@@ -1,12 +1,14 @@
 """A user who chose Danish gets Danish forms: the screening form (labels, help texts, choices, buttons),
-an assessment form's page (the instrument's own items stay as the instrument file has them), the home
-page's panels and Django's own validation messages; the same pages stay English for an English user."""
+an assessment form's page with the instrument's own texts from the catalogue (storing the same codes), the
+home page's panels and Django's own validation messages; the same pages stay English for an English user."""
 
 import pytest
 
-from assessments_support import consented
+from assessments_html import fields
+from assessments_support import BASELINE_FORM, BASELINE_ON, consented
 from enrolment_support import install, user
 from trialdesk.apps.accounts.models import UserPreference
+from trialdesk.apps.assessments.models import Assessment
 from trialdesk.instruments import get_library
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
@@ -42,19 +44,36 @@ def test_screening_form_stays_english_by_default(ctx, client):
     assert "Screening date" in page and "Record screening" in page and "Screeningsdato" not in page
 
 
-def test_assessment_form_in_danish_keeps_the_instruments_text(ctx, client):
+def test_assessment_form_in_danish_with_the_instruments_texts_from_the_catalogue(ctx, client):
     participant = consented(ctx)
-    code = "panss"
-    instrument = get_library().get(code)
-    page = _danish(client, user("anna", "assessor", "BAL")).get(
-        f"/assessments/p/{participant.trial_id}/baseline/{code}/"
-    ).content.decode()
+    url = f"/assessments/p/{participant.trial_id}/baseline/panss/"
+    page = _danish(client, user("anna", "assessor", "BAL")).get(url).content.decode()
     for danish in ("Vurderingsdato", "Gem kladde", "Komplet", "Log ud", ">Besøg</a>"):
         assert danish in page, danish
     assert "Save draft" not in page and "Assessment date" not in page
-    assert instrument.items[0].label in page  # protocol and instrument content is not translated
+    # The instrument's own texts: item labels, the shared anchors' legend, section names, the period.
+    for danish in ("Vrangforestillinger", "Aktiv social undgåelse", "fraværende", "moderat svær",
+                   "Positiv skala", "Generel psykopatologisk skala", "den seneste uge"):
+        assert danish in page, danish
+    for english in ("Delusions", "moderate severe", "Positive scale", "the past week"):
+        assert english not in page, english
     visits = client.get(f"/assessments/p/{participant.trial_id}/").content.decode()
     assert "samtykke givet" in visits and "mangler" in visits  # the participant's state, a form's status
+
+
+def test_a_form_entered_in_danish_stores_the_codes_the_english_one_stores(ctx, client):
+    participant = consented(ctx)
+    url = f"/assessments/p/{participant.trial_id}/baseline/baseline/"
+    page = _danish(client, user("anna", "assessor", "BAL")).get(url).content.decode()
+    for danish in ("Alder (år)", "Beskæftigelse", "Førtidspension", "Kvinde", "Bor alene"):
+        assert danish in page, danish
+    assert "Disability pension" not in page and "Age (years)" not in page
+    choices = get_library().get("baseline").item_map["employment"].choices
+    assert fields(page)["item_employment"].options == ["", *(choice.code for choice in choices)]
+    data = {"assessed_on": BASELINE_ON.isoformat(), "action": "complete",
+            **{f"item_{code}": value for code, value in BASELINE_FORM.items()}}  # fmt: skip
+    assert client.post(url, data).status_code == 302
+    assert Assessment.objects.get(participant=participant, instrument="baseline").values() == BASELINE_FORM
 
 
 def test_home_page_panels_in_danish(ctx, client):

@@ -8,6 +8,7 @@ scoring function; :func:`run_checks` evaluates the declared edit checks. See doc
 from trialdesk.instruments.checks import Finding, run_checks
 from trialdesk.instruments.library import Library, LibraryError, get_library, load_library
 from trialdesk.instruments.schema import (
+    TEXT_CONTEXT,
     Anchor,
     Category,
     Check,
@@ -21,6 +22,7 @@ from trialdesk.instruments.schema import (
 from trialdesk.instruments.scoring import Scores, check_responses, score
 
 __all__ = [
+    "TEXT_CONTEXT",
     "Anchor",
     "Category",
     "Check",

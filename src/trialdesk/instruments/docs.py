@@ -41,6 +41,11 @@ GENERAL = """\
 - **Score ranges** below are derived from the items' allowed values, never typed by hand.
 - **Edit checks** (`range`, `sum`, `not_greater`) give findings a data manager can raise queries from;
   they never refuse data.
+- **Languages.** A form shows its names, period, item labels and notes, choices, anchors and subscale
+  labels in the user's language: `make messages` collects them from these files into the Danish catalogue
+  (message context `instrument`), where a test keeps every one translated. Codes and values never depend on
+  the language, so a form entered in Danish stores exactly what the English one stores. A site with a
+  licensed translation of a scale's wording puts it in the catalogue.
 """
 
 

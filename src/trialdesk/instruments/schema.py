@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from functools import cached_property
 from typing import Any, Literal
@@ -27,6 +28,9 @@ NUMERIC_KINDS = frozenset({"rating", "number"})
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_]*$"
 # ICD-10 code as entered on a form: a letter, two digits, optionally a dot and up to four more characters.
 ICD10_PATTERN = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
+# The message context of the texts Instrument.translated() walks: a scale's "Other" or "Mild" is translated
+# apart from the same word in the UI.
+TEXT_CONTEXT = "instrument"
 
 
 class Frozen(BaseModel):
@@ -268,6 +272,30 @@ class Instrument(Frozen):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def translated(self, translate: Callable[[str], str]) -> Instrument:
+        """The instrument with every text its form shows passed through ``translate``: names, period, item
+        labels and notes, choices, anchors and subscale labels. Codes, values and rules are unchanged, and
+        so are the description and notes (documentation), score categories and check messages (stored with
+        the data they describe).
+
+        The one walk over the form texts: the message catalogue collects them with it (`make messages`) and
+        the form builder translates them with it.
+        """
+        data = self.model_dump()
+
+        def text(value: str) -> str:
+            return translate(value) if value else value  # gettext("") is the catalogue header
+
+        for key in ("name", "short_name", "period"):
+            data[key] = text(data[key])
+        for item in data["items"]:
+            item["label"], item["note"] = text(item["label"]), text(item["note"])
+            for part in (*item["choices"], *item["anchors"]):
+                part["label"] = text(part["label"])
+        for subscale in data["subscales"]:
+            subscale["label"] = text(subscale["label"])
+        return Instrument.model_validate(data)
 
     # -- derived views -------------------------------------------------------------------------------------
 

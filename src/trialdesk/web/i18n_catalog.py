@@ -72,13 +72,32 @@ def _messages(path: Path) -> Iterator[tuple[int, str | tuple[str, ...], str | No
         yield lineno, message, context
 
 
+def _instrument_texts(template: Catalog) -> None:
+    """The texts the instrument forms show, from the definitions, in their own message context."""
+    from trialdesk.instruments import TEXT_CONTEXT, load_library
+    from trialdesk.instruments.library import DEFINITIONS
+
+    for instrument in load_library(DEFINITIONS):
+        path = DEFINITIONS / f"{instrument.code}.toml"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        relative = path.relative_to(PACKAGE_DIR).as_posix()
+
+        def collect(text: str, lines: list[str] = lines, relative: str = relative) -> str:
+            lineno = next((n for n, line in enumerate(lines, 1) if text in line), None)
+            template.add(text, None, [(relative, lineno)], context=TEXT_CONTEXT)
+            return text
+
+        instrument.translated(collect)
+
+
 def extracted() -> Catalog:
-    """Every translatable message in the sources, as a template catalogue."""
+    """Every translatable message in the sources and the instrument definitions, as a template catalogue."""
     template = Catalog(project="trialdesk", fuzzy=False)
     for path in template_files() + python_files():
         relative = path.relative_to(PACKAGE_DIR).as_posix()
         for lineno, message, context in _messages(path):
             template.add(message, None, [(relative, lineno)], context=context)
+    _instrument_texts(template)
     return template
 
 

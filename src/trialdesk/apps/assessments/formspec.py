@@ -21,10 +21,10 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Literal
 
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
-from trialdesk.instruments import Anchor, Instrument, Item
+from trialdesk.instruments import TEXT_CONTEXT, Anchor, Instrument, Item
 
 Widget = Literal["number", "select", "text", "textarea", "icd10"]
 Layout = Literal["single", "grid", "list", "typed"]
@@ -198,14 +198,21 @@ def _sections(instrument: Instrument, fields: dict[str, FieldSpec]) -> tuple[Sec
 def build(instrument: Instrument) -> FormSpec:
     """The form of ``instrument``: layout, sections in item order, and every field.
 
-    Cached per language (allowed-value hints and section names are translated): instruments and specs are
-    frozen, and building one took 2-3 ms of every form page.
+    Cached per language (the instrument's texts, allowed-value hints and section names are translated):
+    instruments and specs are frozen, and building one took 2-3 ms of every form page.
     """
     return _build(instrument, get_language())
 
 
+def localised(instrument: Instrument) -> Instrument:
+    """The instrument's form texts in the active language (the Danish catalogue has them, context
+    ``instrument``; `make messages` collects them from the definitions)."""
+    return instrument.translated(lambda text: pgettext(TEXT_CONTEXT, text))
+
+
 @lru_cache(maxsize=128)
 def _build(instrument: Instrument, language: str | None) -> FormSpec:  # language: the cache key only
+    instrument = localised(instrument)
     fields = {item.code: field_for(item) for item in instrument.items}
     legend: tuple[Anchor, ...] = ()
     scored = [item for item in instrument.items if item.scored]
