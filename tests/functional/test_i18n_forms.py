@@ -3,13 +3,17 @@ an assessment form's page with the instrument's own texts from the catalogue (st
 home page's panels and Django's own validation messages; the same pages stay English for an English user."""
 
 import pytest
+from django.utils import translation
 
 from assessments_html import fields
 from assessments_support import BASELINE_FORM, BASELINE_ON, consented
 from enrolment_support import install, user
 from trialdesk.apps.accounts.models import UserPreference
 from trialdesk.apps.assessments.models import Assessment
+from trialdesk.apps.assessments.progress import Progress
+from trialdesk.apps.assessments.queries import VisitRow
 from trialdesk.instruments import get_library
+from trialdesk.visits import VisitState
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_data_key")]
 
@@ -59,6 +63,8 @@ def test_assessment_form_in_danish_with_the_instruments_texts_from_the_catalogue
         assert english not in page, english
     visits = client.get(f"/assessments/p/{participant.trial_id}/").content.decode()
     assert "samtykke givet" in visits and "mangler" in visits  # the participant's state, a form's status
+    assert "IMRS (klient)" in visits and "IMRS (behandler)" in visits  # the forms' names, in the list too
+    assert "IMRS (client)" not in visits
 
 
 def test_a_form_entered_in_danish_stores_the_codes_the_english_one_stores(ctx, client):
@@ -83,3 +89,12 @@ def test_home_page_panels_in_danish(ctx, client):
                    "Afventer baseline", "Screeningslog →"):
         assert danish in page, danish
     assert "Participants waiting for a step" not in page
+
+
+def test_a_visits_missing_forms_are_named_in_danish():
+    progress = Progress(VisitState.OPEN, None, missing=("imrs_client", "gaf_f"), drafts=())
+    row = VisitRow(visit=None, progress=progress, guess_due=True)  # type: ignore[arg-type]
+    with translation.override("en"):
+        assert row.missing_labels == ["IMRS (client)", "GAF-F", "allocation guess"]
+    with translation.override("da"):
+        assert row.missing_labels == ["IMRS (klient)", "GAF-F", "gæt på allokering"]

@@ -95,6 +95,25 @@ def test_metadata_follow_the_protocol_and_the_instruments(built, tmp_path):
     assert arms == ["IMR", "TAU"]
 
 
+def _texts(element) -> dict[str, str]:
+    return {t.get("{http://www.w3.org/XML/1998/namespace}lang"): t.text
+            for t in element.iterfind("odm:TranslatedText", NS)}  # fmt: skip
+
+
+def test_instrument_texts_are_given_in_english_and_danish(built, tmp_path):
+    root = _odm(tmp_path, built["unblinded"]).getroot()
+    p1 = root.find(".//odm:ItemDef[@OID='I.panss.P1']/odm:Description", NS)
+    assert _texts(p1) == {"en": "Delusions", "da": "Vrangforestillinger"}
+    decodes = root.findall(".//odm:CodeList[@OID='CL.panss.P1']/odm:CodeListItem/odm:Decode", NS)
+    assert _texts(decodes[0]) == {"en": "1: absent", "da": "1: fraværende"}
+    sex = root.findall(".//odm:CodeList[@OID='CL.baseline.sex']/odm:CodeListItem", NS)
+    assert [(i.get("CodedValue"), _texts(i.find("odm:Decode", NS))) for i in sex] == [
+        ("female", {"en": "Female", "da": "Kvinde"}), ("male", {"en": "Male", "da": "Mand"})]  # fmt: skip
+    # The export's own words stay English only.
+    arm = root.find(".//odm:ItemDef[@OID='I.randomisation.arm']/odm:Description", NS)
+    assert _texts(arm) == {"en": "allocated arm"}
+
+
 def test_clinical_data_carry_the_entered_values_and_the_audit_trail(built, tmp_path):
     from trialdesk.apps.assessments.models import Assessment
     from trialdesk.apps.ledger.models import LedgerEntry

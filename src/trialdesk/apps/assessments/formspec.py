@@ -24,7 +24,7 @@ from typing import Literal
 from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
-from trialdesk.instruments import TEXT_CONTEXT, Anchor, Instrument, Item
+from trialdesk.instruments import TEXT_CONTEXT, Anchor, Instrument, Item, get_library
 
 Widget = Literal["number", "select", "text", "textarea", "icd10"]
 Layout = Literal["single", "grid", "list", "typed"]
@@ -205,14 +205,24 @@ def build(instrument: Instrument) -> FormSpec:
 
 
 def localised(instrument: Instrument) -> Instrument:
-    """The instrument's form texts in the active language (the Danish catalogue has them, context
+    """The instrument with its form texts in the active language (the Danish catalogue has them, context
     ``instrument``; `make messages` collects them from the definitions)."""
+    return _localised(instrument, get_language())
+
+
+@lru_cache(maxsize=128)
+def _localised(instrument: Instrument, language: str | None) -> Instrument:  # language: the cache key only
     return instrument.translated(lambda text: pgettext(TEXT_CONTEXT, text))
+
+
+def short_name(code: str) -> str:
+    """An instrument's short name in the active language, for lists of forms."""
+    return localised(get_library().get(code)).short_name
 
 
 @lru_cache(maxsize=128)
 def _build(instrument: Instrument, language: str | None) -> FormSpec:  # language: the cache key only
-    instrument = localised(instrument)
+    instrument = _localised(instrument, language)
     fields = {item.code: field_for(item) for item in instrument.items}
     legend: tuple[Anchor, ...] = ()
     scored = [item for item in instrument.items if item.scored]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
 from trialdesk.apps.accounts.permissions import allowed, scope
 from trialdesk.apps.consent.services import may_collect
@@ -20,6 +21,7 @@ from trialdesk.instruments import get_library
 from trialdesk.visits import VisitState
 
 from .access import can_enter, can_view
+from .formspec import short_name
 from .models import Assessment, Visit
 from .progress import Progress
 from .services.schedule import ACTIVE_STATES, planned_visits, visit_progress
@@ -53,10 +55,9 @@ class VisitRow:
 
     @property
     def missing_labels(self) -> list[str]:
-        library = get_library()
-        labels = [library.get(code).short_name for code in self.progress.missing]
+        labels = [short_name(code) for code in self.progress.missing]
         if self.guess_due and not self.guess_recorded:
-            labels.append("allocation guess")
+            labels.append(_("allocation guess"))
         return labels
 
     @property
@@ -100,7 +101,7 @@ def visit_row(
         row.forms.append(
             FormRow(
                 code=code,
-                short_name=instrument.short_name,
+                short_name=short_name(code),
                 rater=instrument.rater,
                 status=assessment.status if assessment else "missing",
                 assessment=assessment,

@@ -2,7 +2,8 @@
 
 Study metadata come from the protocol and the instrument library: one StudyEventDef per visit (plus a
 randomisation event), one FormDef per instrument with an item group for its items and one for its
-scores, ItemDefs with CodeLists for discrete allowed values and RangeChecks for continuous ones. Clinical
+scores, ItemDefs with CodeLists for discrete allowed values and RangeChecks for continuous ones; item
+descriptions and decodes carry a TranslatedText in each language of the UI (English, Danish). Clinical
 data: one SubjectData per participant with their allocation (a letter when blinded) and every complete
 or not-done assessment; free-text items are left out (staff may type identifying details in them). The
 ledger becomes AuditRecords (who, where, when, why, what), without old or new values; for blinded
@@ -12,13 +13,15 @@ exports, entries about allocation and IMR delivery are left out. Users are named
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 from xml.sax.saxutils import XMLGenerator
 
+from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from trialdesk.apps.assessments.formspec import localised
 from trialdesk.apps.ledger.models import LedgerEntry
 from trialdesk.apps.ledger.visibility import blinded
 from trialdesk.apps.trial.models import ProtocolVersion, Site
@@ -56,9 +59,12 @@ class Writer:
         self.xml.characters(value)
         self.end(name)
 
-    def translated(self, name: str, value: str) -> None:
+    def translated(self, name: str, texts: str | Mapping[str, str]) -> None:
+        """One TranslatedText per language: the UI's languages for an instrument's texts, English alone for
+        the export's own words."""
         self.start(name)
-        self.text("TranslatedText", value, **{"xml:lang": "en"})
+        for language, value in ({"en": texts} if isinstance(texts, str) else texts).items():
+            self.text("TranslatedText", value, **{"xml:lang": language})
         self.end(name)
 
 
@@ -71,6 +77,15 @@ def _data_type(item: Item) -> str:
         return "text"
     values = item.allowed or (item.minimum, item.maximum)
     return "integer" if item.allowed and all(float(v).is_integer() for v in values) else "float"
+
+
+def _languages(instrument: Instrument) -> dict[str, Instrument]:
+    """The instrument's texts in each language of the UI, by language code."""
+    versions = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            versions[language] = localised(instrument)
+    return versions
 
 
 def _decode(item: Item, value: float) -> str:
@@ -136,12 +151,14 @@ def _item_defs(w: Writer, x: Extraction, instruments: list[Instrument]) -> None:
     w.start("ItemDef", OID="I.randomisation.date", Name="randomised_on", DataType="date")
     w.translated("Description", "date of randomisation")
     w.end("ItemDef")
-    code_lists: list[tuple[str, str, list[tuple[str, str]]]] = []
+    code_lists: list[tuple[str, str, list[tuple[str, dict[str, str]]]]] = []
     for instrument in instruments:
+        versions = _languages(instrument)
         for item in odm_items(instrument):
+            texts = {language: version.item_map[item.code] for language, version in versions.items()}
             oid = f"I.{instrument.code}.{item.code}"
             w.start("ItemDef", OID=oid, Name=f"{instrument.code}_{item.code}", DataType=_data_type(item))
-            w.translated("Description", item.label)
+            w.translated("Description", {language: text.label for language, text in texts.items()})
             if item.numeric and not item.allowed:
                 for comparator, bound in (("GE", item.minimum), ("LE", item.maximum)):
                     w.start("RangeCheck", Comparator=comparator, SoftHard="Hard")
@@ -150,10 +167,12 @@ def _item_defs(w: Writer, x: Extraction, instruments: list[Instrument]) -> None:
             if item.allowed or item.choices:
                 w.empty("CodeListRef", CodeListOID=f"CL.{instrument.code}.{item.code}")
                 pairs = (
-                    [(_number(v), _decode(item, v)) for v in item.allowed]
+                    [(_number(v), {lang: _decode(text, v) for lang, text in texts.items()})
+                     for v in item.allowed]
                     if item.allowed
-                    else [(c.code, c.label) for c in item.choices]
-                )
+                    else [(c.code, {lang: text.choices[k].label for lang, text in texts.items()})
+                          for k, c in enumerate(item.choices)]
+                )  # fmt: skip
                 code_lists.append((f"CL.{instrument.code}.{item.code}", _data_type(item), pairs))
             w.end("ItemDef")
         for score in instrument.score_names:

@@ -20,7 +20,7 @@ from trialdesk.errors import UserError
 from trialdesk.instruments import get_library
 
 from .. import services
-from ..formspec import build
+from ..formspec import build, short_name
 from ..services.links import DEFAULT_VALID_FOR, LinkRefusedError, forms_left, self_report_instruments
 from .common import errors_of, participant_for, require, web_context
 from .forms import bind, form_values, visit_for
@@ -33,8 +33,7 @@ def issue_link(request, trial_id: str, visit: str):
     participant = participant_for(request, trial_id)
     require(request, "enter-self-report", participant)
     the_visit = visit_for(participant, visit)
-    library = get_library()
-    offered = [(code, library.get(code).short_name) for code in self_report_instruments(the_visit)]
+    offered = [(code, short_name(code)) for code in self_report_instruments(the_visit)]
     errors: dict[str, str] = {}
     problem = ""
     if request.method == "POST":
@@ -102,8 +101,7 @@ def public(view):
 @public
 def start(request, token: str):
     link = services.resolve(token)
-    library = get_library()
-    left = [(code, library.get(code).short_name) for code in forms_left(link)]
+    left = [(code, short_name(code)) for code in forms_left(link)]
     return render(request, "assessments/public/start.html", {"token": token, "forms": left})
 
 
