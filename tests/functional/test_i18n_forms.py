@@ -29,6 +29,18 @@ def _danish(client, person):
     return client
 
 
+def _in_danish(page: str, danish: tuple[str, ...], english: tuple[str, ...]) -> None:
+    assert [text for text in danish if text not in page] == []
+    assert [text for text in english if text in page] == []
+
+
+def _danish_form(ctx, client, code: str) -> tuple:
+    """A consented participant, their baseline ``code`` form's URL and the page a Danish assessor gets."""
+    participant = consented(ctx)
+    url = f"/assessments/p/{participant.trial_id}/baseline/{code}/"
+    return participant, url, _danish(client, user("anna", "assessor", "BAL")).get(url).content.decode()
+
+
 def test_screening_form_in_danish(ctx, client):
     page = _danish(client, user("signe", "coordinator", "BAL")).get("/screening/new/").content.decode()
     for danish in ("Screeningsdato", "Henvist af", "CPR-nummer", "Fulde navn", "Kontakt (telefon, adresse)",
@@ -49,18 +61,13 @@ def test_screening_form_stays_english_by_default(ctx, client):
 
 
 def test_assessment_form_in_danish_with_the_instruments_texts_from_the_catalogue(ctx, client):
-    participant = consented(ctx)
-    url = f"/assessments/p/{participant.trial_id}/baseline/panss/"
-    page = _danish(client, user("anna", "assessor", "BAL")).get(url).content.decode()
-    for danish in ("Vurderingsdato", "Gem kladde", "Komplet", "Log ud", ">Besøg</a>"):
-        assert danish in page, danish
-    assert "Save draft" not in page and "Assessment date" not in page
+    participant, _url, page = _danish_form(ctx, client, "panss")
+    _in_danish(page, ("Vurderingsdato", "Gem kladde", "Komplet", "Log ud", ">Besøg</a>"),
+               ("Save draft", "Assessment date"))  # fmt: skip
     # The instrument's own texts: item labels, the shared anchors' legend, section names, the period.
-    for danish in ("Vrangforestillinger", "Aktiv social undgåelse", "fraværende", "moderat svær",
-                   "Positiv skala", "Generel psykopatologisk skala", "den seneste uge"):
-        assert danish in page, danish
-    for english in ("Delusions", "moderate severe", "Positive scale", "the past week"):
-        assert english not in page, english
+    _in_danish(page, ("Vrangforestillinger", "Aktiv social undgåelse", "fraværende", "moderat svær",
+                      "Positiv skala", "Generel psykopatologisk skala", "den seneste uge"),
+               ("Delusions", "moderate severe", "Positive scale", "the past week"))  # fmt: skip
     visits = client.get(f"/assessments/p/{participant.trial_id}/").content.decode()
     assert "samtykke givet" in visits and "mangler" in visits  # the participant's state, a form's status
     assert "IMRS (klient)" in visits and "IMRS (behandler)" in visits  # the forms' names, in the list too
@@ -68,12 +75,9 @@ def test_assessment_form_in_danish_with_the_instruments_texts_from_the_catalogue
 
 
 def test_a_form_entered_in_danish_stores_the_codes_the_english_one_stores(ctx, client):
-    participant = consented(ctx)
-    url = f"/assessments/p/{participant.trial_id}/baseline/baseline/"
-    page = _danish(client, user("anna", "assessor", "BAL")).get(url).content.decode()
-    for danish in ("Alder (år)", "Beskæftigelse", "Førtidspension", "Kvinde", "Bor alene"):
-        assert danish in page, danish
-    assert "Disability pension" not in page and "Age (years)" not in page
+    participant, url, page = _danish_form(ctx, client, "baseline")
+    _in_danish(page, ("Alder (år)", "Beskæftigelse", "Førtidspension", "Kvinde", "Bor alene"),
+               ("Disability pension", "Age (years)"))  # fmt: skip
     choices = get_library().get("baseline").item_map["employment"].choices
     assert fields(page)["item_employment"].options == ["", *(choice.code for choice in choices)]
     data = {"assessed_on": BASELINE_ON.isoformat(), "action": "complete",
