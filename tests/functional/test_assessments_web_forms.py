@@ -102,6 +102,10 @@ def test_every_instrument_form_is_generated_and_submitted_end_to_end(code, ctx, 
     else:
         assert Score.objects.get(assessment=assessment, name="total").value == MAXIMUM_TOTALS[code]
         assert re.search(rf'data-score="total">{MAXIMUM_TOTALS[code]}\b', shown)
+        # Each score is named as the definition names it: the subscales by their labels.
+        named = [("Total", "total"), *((s.label, s.name) for s in instrument.subscales)]
+        assert [label for label, name in named if f'<th>{label}</th><td class="score" data-score="{name}">'
+                not in shown] == []  # fmt: skip
 
 
 def test_the_panss_grid_shows_three_sections_and_a_shared_legend(ctx, client, assessor):

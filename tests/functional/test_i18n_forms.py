@@ -3,10 +3,11 @@ an assessment form's page with the instrument's own texts from the catalogue (st
 home page's panels and Django's own validation messages; the same pages stay English for an English user."""
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from assessments_html import fields
-from assessments_support import BASELINE_FORM, BASELINE_ON, consented
+from assessments_support import BASELINE_FORM, BASELINE_ON, consented, extreme_values
 from enrolment_support import install, user
 from trialdesk.apps.accounts.models import UserPreference
 from trialdesk.apps.assessments.models import Assessment
@@ -39,6 +40,12 @@ def _danish_form(ctx, client, code: str) -> tuple:
     participant = consented(ctx)
     url = f"/assessments/p/{participant.trial_id}/baseline/{code}/"
     return participant, url, _danish(client, user("anna", "assessor", "BAL")).get(url).content.decode()
+
+
+def _complete(values: dict) -> dict:
+    """A baseline form's POST that completes it with ``values``."""
+    return {"assessed_on": BASELINE_ON.isoformat(), "action": "complete",
+            **{f"item_{code}": value for code, value in values.items()}}  # fmt: skip
 
 
 def test_screening_form_in_danish(ctx, client):
@@ -80,9 +87,7 @@ def test_a_form_entered_in_danish_stores_the_codes_the_english_one_stores(ctx, c
                ("Disability pension", "Age (years)"))  # fmt: skip
     choices = get_library().get("baseline").item_map["employment"].choices
     assert fields(page)["item_employment"].options == ["", *(choice.code for choice in choices)]
-    data = {"assessed_on": BASELINE_ON.isoformat(), "action": "complete",
-            **{f"item_{code}": value for code, value in BASELINE_FORM.items()}}  # fmt: skip
-    assert client.post(url, data).status_code == 302
+    assert client.post(url, _complete(BASELINE_FORM)).status_code == 302
     assert Assessment.objects.get(participant=participant, instrument="baseline").values() == BASELINE_FORM
 
 
@@ -93,6 +98,22 @@ def test_home_page_panels_in_danish(ctx, client):
                    "Afventer baseline", "Screeningslog →"):
         assert danish in page, danish
     assert "Participants waiting for a step" not in page
+
+
+def test_a_completed_forms_scores_are_named_in_danish(ctx, client):
+    _participant, url, _page = _danish_form(ctx, client, "panss")
+    assert client.post(url, _complete(extreme_values("panss"))).status_code == 302
+    page = client.get(url).content.decode()
+    named = (("Total", "total"), ("Positiv skala", "positive"), ("Negativ skala", "negative"),
+             ("Generel psykopatologisk skala", "general"))  # fmt: skip
+    assert [label for label, name in named if f'<th>{label}</th><td class="score" data-score="{name}">'
+            not in page] == []  # fmt: skip
+
+
+def test_the_fidelity_rating_form_in_danish(ctx, client):
+    page = _danish(client, user("rita", "fidelity_rater")).get(reverse("intervention:rate")).content.decode()
+    _in_danish(page, ("1. Gruppestørrelse", "13. Adfærdsmæssig tilpasning af medicinindtag"),
+               ("Group size", "Behavioural tailoring"))  # fmt: skip
 
 
 def test_a_visits_missing_forms_are_named_in_danish():

@@ -84,6 +84,10 @@ class FormSpec:
     sections: tuple[Section, ...]
     legend: tuple[Anchor, ...] = ()
     notes: tuple[str, ...] = ()
+    score_labels: tuple[tuple[str, str], ...] = ()  # (score name, what the page calls it)
+
+    def score_label(self, name: str) -> str:
+        return dict(self.score_labels).get(name, name)
 
     @property
     def fields(self) -> tuple[FieldSpec, ...]:
@@ -223,6 +227,7 @@ def short_name(code: str) -> str:
 @lru_cache(maxsize=128)
 def _build(instrument: Instrument, language: str | None) -> FormSpec:  # language: the cache key only
     instrument = _localised(instrument, language)
+    labels = {"total": _("Total"), **{subscale.name: subscale.label for subscale in instrument.subscales}}
     fields = {item.code: field_for(item) for item in instrument.items}
     legend: tuple[Anchor, ...] = ()
     scored = [item for item in instrument.items if item.scored]
@@ -250,4 +255,5 @@ def _build(instrument: Instrument, language: str | None) -> FormSpec:  # languag
         sections=sections,
         legend=legend,
         notes=instrument.notes,
+        score_labels=tuple((name, labels[name]) for name in instrument.score_names),
     )

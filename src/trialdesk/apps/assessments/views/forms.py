@@ -97,7 +97,7 @@ def render_form(
             "spec": spec,
             "sections": bind(spec, values if values is not None else stored, errors or {}),
             "assessment": assessment,
-            "scores": list(assessment.scores.all()) if assessment else [],
+            "scores": [(spec.score_label(s.name), s) for s in assessment.scores.all()] if assessment else [],
             "findings": findings,
             "writable": writable,
             "assessed_on": assessed_on,

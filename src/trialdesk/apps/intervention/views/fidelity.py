@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from trialdesk.apps.accounts.permissions import allowed, scope
+from trialdesk.apps.assessments.formspec import localised
 from trialdesk.errors import UserError
 from trialdesk.instruments import get_library
 
@@ -82,9 +83,8 @@ def rate(request):
         first = firsts.filter(pk=request.GET["double_of"]).first()
         if first is not None:
             initial.update(double_of=first, group=first.group, source=first.source)
-    form = FidelityForm(
-        request.POST or None, groups=groups, firsts=firsts, items=instrument.item_map, initial=initial
-    )
+    items = localised(instrument).item_map  # labelled in the rater's language
+    form = FidelityForm(request.POST or None, groups=groups, firsts=firsts, items=items, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
