@@ -48,6 +48,9 @@ def test_every_form_text_is_translated_and_nothing_else_changes(code):
 
 def test_the_identity_translation_gives_the_same_instrument():
     assert all(instrument.translated(lambda text: text) == instrument for instrument in LIBRARY)
+    # ... with the same hash, as the per-language caches key on it; a changed text changes it.
+    assert all(hash(instrument.translated(lambda text: text)) == hash(instrument) for instrument in LIBRARY)
+    assert all(hash(instrument.translated(_marked)) != hash(instrument) for instrument in LIBRARY)
 
 
 def test_a_translated_instrument_scores_as_the_original():
